@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#include "boot/boot_info.h"
+#include "lib/string.h"
+
+void boot_info_add_range(struct boot_info *bi, u64 base, u64 size, enum mem_type type)
+{
+	if (bi->nr_ranges == BOOT_MAX_RANGES) {
+		bi->ranges_overflow = true;
+		return;
+	}
+	bi->ranges[bi->nr_ranges++] = (struct mem_range){ base, size, type };
+}
+
+void boot_info_set_cmdline(struct boot_info *bi, const char *cmdline, size_t max_len)
+{
+	size_t len = strnlen(cmdline, max_len);
+
+	bi->cmdline_truncated = len >= sizeof(bi->cmdline);
+	if (bi->cmdline_truncated)
+		len = sizeof(bi->cmdline) - 1;
+	memcpy(bi->cmdline, cmdline, len);
+	bi->cmdline[len] = '\0';
+}

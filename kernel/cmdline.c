@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+#include "kernel/cmdline.h"
+#include "arch/arch.h"
+#include "lib/printf.h"
+#include "lib/parse.h"
+#include "lib/string.h"
+
+struct kernel_options kopt = { .max_cpus = MAX_CPUS };
+
+static int opt_test(struct kernel_options *o, char *value)
+{
+	if (!value || !*value)
+		return -1;
+	o->run_tests = true;
+	if (!strcmp(value, "all")) {
+		o->all_tests = true;
+		return 0;
+	}
+	while (value && *value) {
+		char *comma = strchr(value, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (o->nr_suites == CMDLINE_MAX_SUITES) {
+			printf("granule: cmdline: more than %d suites in test=\n", CMDLINE_MAX_SUITES);
+			return -1;
+		}
+		o->suites[o->nr_suites++] = value;
+		value = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+static int opt_smp(struct kernel_options *o, char *value)
+{
+	u64 n;
+
+	if (!value || !parse_u64(value, strlen(value), &n) || n < 1 || n > MAX_CPUS) {
+		printf("granule: cmdline: smp= takes a number from 1 to %d\n", MAX_CPUS);
+		return -1;
+	}
+	o->max_cpus = (unsigned)n;
+	return 0;
+}
+
+static int opt_flag(bool *flag, char *value)
+{
+	if (value)
+		return -1;
+	*flag = true;
+	return 0;
+}
+
+static int apply_option(struct kernel_options *o, char *key, char *value)
+{
+	if (!strcmp(key, "test"))
+		return opt_test(o, value);
+	if (!strcmp(key, "smp"))
+		return opt_smp(o, value);
+	if (!strcmp(key, "demo"))
+		return opt_flag(&o->demo, value);
+	if (!strcmp(key, "semihosting"))
+		return opt_flag(&o->semihosting, value);
+	if (!strcmp(key, "quiet"))
+		return opt_flag(&o->quiet, value);
+	/* Boot loaders prepend these; they are not ours to interpret. */
+	if (!strcmp(key, "BOOT_IMAGE") || !strcmp(key, "--"))
+		return 0;
+	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo semihosting quiet)\n",
+	       key);
+	return -2;
+}
+
+int cmdline_parse(char *cmdline, struct kernel_options *opts)
+{
+	char *p = cmdline;
+
+	while (*p) {
+		char *key, *value = NULL, *eq;
+		int rc;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		key = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			p++;
+		if (*p)
+			*p++ = '\0';
+		eq = strchr(key, '=');
+		if (eq) {
+			*eq = '\0';
+			value = eq + 1;
+		}
+		rc = apply_option(opts, key, value);
+		if (rc == -1)
+			printf("granule: cmdline: bad value for option '%s'\n", key);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+bool cmdline_wants_suite(const struct kernel_options *opts, const char *suite)
+{
+	if (opts->all_tests)
+		return true;
+	for (unsigned i = 0; i < opts->nr_suites; i++)
+		if (!strcmp(opts->suites[i], suite))
+			return true;
+	return false;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KERNEL_CMDLINE_H
+#define KERNEL_CMDLINE_H
+
+#include "lib/types.h"
+
+#define CMDLINE_MAX_SUITES 32
+
+/* Every option the kernel understands; anything else is an error. */
+struct kernel_options {
+	/* test=all | test=suite[,suite...]: run these KTAP suites, then exit. */
+	bool run_tests;
+	bool all_tests;
+	const char *suites[CMDLINE_MAX_SUITES];
+	unsigned nr_suites;
+	/* demo: run the demo (the default when no test= is given). */
+	bool demo;
+	/* smp=N: start at most N CPUs (1 = boot CPU only). */
+	unsigned max_cpus;
+	/* semihosting: end the run through Arm semihosting (emulators only). */
+	bool semihosting;
+	/* console=none|serial: silence or keep the serial console. */
+	bool quiet;
+};
+
+extern struct kernel_options kopt;
+
+/*
+ * Parses space-separated key[=value] options in place. Returns 0, or -1 after
+ * printing which option was wrong and why.
+ */
+int cmdline_parse(char *cmdline, struct kernel_options *opts);
+bool cmdline_wants_suite(const struct kernel_options *opts, const char *suite);
+
+#endif

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KERNEL_PANIC_H
+#define KERNEL_PANIC_H
+
+#include "lib/types.h"
+
+/* Stops every CPU, prints the message and ends the run with status 2. */
+__noreturn void panic(const char *fmt, ...) __printf(1, 2);
+/* A boot-time configuration error (bad DTB, memory map, command line): status 1. */
+__noreturn void boot_fail(const char *fmt, ...) __printf(1, 2);
+/* Prints the final status line the test runner reads, then arch_exit(status). */
+__noreturn void kernel_exit(int status);
+
+#define BUG_ON(cond)                                                           \
+	do {                                                                   \
+		if (unlikely(cond))                                            \
+			panic("BUG at %s:%d: %s", __FILE__, __LINE__, #cond); \
+	} while (0)
+
+#endif

@@ -1,0 +1,1 @@
+# Host-side tests of generic code: placeholder.

@@ -1,0 +1,1 @@
+# make test / make run: placeholder until the runner lands.

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hypervisor's own stage-1 address space, built by the page-table engine:
+ *   identity   the kernel image at its load address (text RX, rodata R, data RW NX)
+ *              and device MMIO (Device memory, never executable)
+ *   DIRECT     all RAM at DIRECT_MAP_BASE + pa, RW NX, largest blocks possible
+ *   VMEMMAP    the struct page array at VMEMMAP_BASE, 2M blocks where possible
+ *   STACKS     per-CPU stacks, each with an unmapped guard page below it
+ */
+#ifndef MM_KMAP_H
+#define MM_KMAP_H
+
+#include "boot/boot_info.h"
+
+/* All in the lower half so one layout serves 48-bit arm64 TTBR0 and x86-64. */
+#define DIRECT_MAP_BASE 0x0000400000000000ULL /* 64 TiB */
+#define DIRECT_MAP_SIZE 0x0000100000000000ULL /* 16 TiB of RAM at most */
+#define VMEMMAP_BASE 0x0000500000000000ULL
+#define STACKS_BASE 0x0000600000000000ULL
+/* Physical addresses at or above this cannot be identity mapped below DIRECT_MAP_BASE. */
+#define IDENTITY_LIMIT DIRECT_MAP_BASE
+
+void kmap_init(struct boot_info *bi);
+bool kmap_active(void);
+
+/*
+ * Maps size bytes of MMIO at pa (Device memory, RW, never executable) at its
+ * identity address and returns the pointer. Callable before kmap_init(): the
+ * region is then recorded and mapped when the kernel's tables are built.
+ */
+void *kmap_device(paddr_t pa, u64 size);
+/* Allocates a STACK_SIZE stack below an unmapped guard page; returns its top. */
+void *kmap_stack_alloc(void);
+
+/* Physical <-> kernel virtual for RAM (identity before kmap_init, direct map after). */
+void *phys_to_virt(paddr_t pa);
+paddr_t virt_to_phys(const void *va);
+
+/* The root of the kernel's tables, for tests that read them back. */
+paddr_t kmap_root(void);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The validated physical memory map: the firmware's ranges sorted, checked and
+ * reduced to usable RAM minus everything that must not be handed out.
+ */
+#ifndef MM_MEMMAP_H
+#define MM_MEMMAP_H
+
+#include "boot/boot_info.h"
+
+#define MEMMAP_MAX 256
+/* Below this a usable range is not worth tracking (and is suspicious). */
+#define MEMMAP_MIN_RANGE PAGE_SIZE
+
+struct memmap {
+	struct mem_range usable[MEMMAP_MAX]; /* sorted, disjoint, page aligned */
+	unsigned nr_usable;
+	u64 ram_top; /* end of the highest usable page */
+	u64 total_usable;
+};
+
+enum memmap_error {
+	MEMMAP_OK,
+	MEMMAP_NO_USABLE, /* nothing usable at all */
+	MEMMAP_OVERLAP, /* two usable ranges overlap, or usable overlaps reserved */
+	MEMMAP_WRAP, /* base + size overflows */
+	MEMMAP_TOO_MANY, /* more pieces than MEMMAP_MAX after subtraction */
+	MEMMAP_TOO_SMALL, /* less usable memory than the kernel needs to run */
+};
+
+/*
+ * Builds out from raw ranges, removing [reserve_base, reserve_base + size)
+ * pairs in reserved[] as well. Writes a readable reason into why on error.
+ * Pure function: host-tested with crafted maps, and run again in-kernel.
+ */
+enum memmap_error memmap_build(struct memmap *out, const struct mem_range *raw, unsigned nr_raw,
+			       const struct mem_range *reserved, unsigned nr_reserved,
+			       char *why, size_t why_size);
+
+/* Builds the kernel's map from boot_info (minus image, DTB, trampoline); boot_fail()s on error. */
+void memmap_init(struct boot_info *bi);
+extern struct memmap kernel_memmap;
+
+#endif
