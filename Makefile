@@ -24,7 +24,7 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protecto
 	-fvisibility=hidden -I. $(WARNINGS) -MMD -MP
 
 # Each architecture sets CROSS, ARCH_CFLAGS, ARCH_SRCS, ARCH_ASFLAGS and its image rules.
-include arch/$(ARCH)/arch.mk
+-include arch/$(ARCH)/arch.mk
 
 CC := $(CROSS)gcc
 LD := $(CROSS)ld

@@ -59,6 +59,14 @@ struct pt_attr_bits {
 	u64 clear; /* OR-ed in when it is absent (inverted bits like XN, AP[2]) */
 };
 
+/* How a change from one valid entry to another must be sequenced. */
+enum pt_live_change {
+	/* Write the new entry, then invalidate (permission-only changes; x86). */
+	PT_LIVE_WRITE_THEN_INVALIDATE,
+	/* Break-before-make: invalid, invalidate, then the new entry. */
+	PT_LIVE_BREAK_BEFORE_MAKE,
+};
+
 struct pt_format {
 	const char *name;
 	unsigned levels; /* root is level levels-1 */
@@ -82,11 +90,26 @@ struct pt_format {
 	u64 leaf_always;
 
 	struct pt_attr_bits prot_bits[PT_PROT_BITS]; /* indexed by log2(enum pt_prot) */
+	/* Attributes every valid leaf has without a bit of its own (READ on stage-1). */
+	u32 implied_prot;
 	u64 memtype_mask;
 	u64 memtype_bits[PT_MEM_TYPES];
 
 	/* Architecture level number for a level (Arm: 3 - level; x86: level + 1). */
 	unsigned (*arch_level)(unsigned level);
+	/*
+	 * The architecture's rule for replacing one valid entry by another in a
+	 * live table: which sequence the change needs. Pure, host-testable.
+	 */
+	enum pt_live_change (*classify_live)(u64 old, u64 new, unsigned level);
 };
+
+/* Formats every build knows (arch/<arch>/pt_format.c defines its own arch's). */
+extern const struct pt_format arm64_s1_el2_format;
+extern const struct pt_format x86_64_4level_format;
+extern const struct pt_format x86_64_5level_format;
+
+/* Makes table stores so far visible to this and other CPUs' table walkers. */
+void arch_pt_publish(void);
 
 #endif

@@ -29,6 +29,12 @@ bool kmap_active(void);
  * region is then recorded and mapped when the kernel's tables are built.
  */
 void *kmap_device(paddr_t pa, u64 size);
+/*
+ * Maps RAM at its identity address read-only and executable (x86 AP start-up
+ * code below 1 MiB, which runs before paging knows any other address). The
+ * caller writes the code through phys_to_virt() first.
+ */
+void *kmap_identity_code(paddr_t pa, u64 size);
 /* Allocates a STACK_SIZE stack below an unmapped guard page; returns its top. */
 void *kmap_stack_alloc(void);
 
@@ -38,5 +44,7 @@ paddr_t virt_to_phys(const void *va);
 
 /* The root of the kernel's tables, for tests that read them back. */
 paddr_t kmap_root(void);
+struct pgtable;
+const struct pgtable *kmap_pgtable(void);
 
 #endif

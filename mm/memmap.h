@@ -41,4 +41,11 @@ enum memmap_error memmap_build(struct memmap *out, const struct mem_range *raw, 
 void memmap_init(struct boot_info *bi);
 extern struct memmap kernel_memmap;
 
+/*
+ * Takes size bytes (aligned to align) out of the usable map below limit, for
+ * allocations made before the page allocator exists (the struct page array).
+ * Returns the physical base, or 0 when nothing fits.
+ */
+u64 memmap_carve(struct memmap *m, u64 size, u64 align, u64 limit);
+
 #endif

@@ -34,7 +34,11 @@ struct page {
 _Static_assert(sizeof(struct page) == 32, "struct page must stay 32 bytes (128 per 4K vmemmap page)");
 
 extern struct page *page_array;
-extern u64 page_array_frames; /* frames covered: [0, page_array_frames) */
+extern u64 page_array_first_frame; /* frames covered: [first_frame, frames) */
+extern u64 page_array_frames;
+/* Where the array's backing lives, for the vmemmap mapping. */
+extern paddr_t page_array_pa;
+extern u64 page_array_bytes;
 
 static inline struct page *pa_to_page(paddr_t pa)
 {

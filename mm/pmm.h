@@ -24,6 +24,9 @@ paddr_t pmm_alloc(unsigned order);
 paddr_t pmm_alloc_below(unsigned order, u64 limit);
 void pmm_free(paddr_t pa, unsigned order);
 
+/* Switches struct page accesses to the vmemmap once the kernel's tables are live. */
+void pmm_rebase_page_array(struct page *vmemmap_base);
+
 u64 pmm_free_bytes(void);
 u64 pmm_total_bytes(void);
 /* Free blocks per order, for reports and tests. */

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * arm64 VMSAv8-64 descriptors, 4 KiB granule (Arm ARM DDI 0487, D8.3
+ * "Translation table descriptor formats"). Pure data and pure functions:
+ * compiled into the kernel and into the host tests alike.
+ */
+#include "arch/pt_format.h"
+
+/* Descriptor bits (D8.3.1, D8.3.2). */
+#define DESC_VALID BIT(0)
+#define DESC_TABLE BIT(1) /* at levels 0-2 (Arm numbering): table, else block */
+#define DESC_PAGE BIT(1) /* at level 3 a valid descriptor must be a page */
+#define DESC_ATTRINDX(i) ((u64)(i) << 2)
+#define DESC_ATTRINDX_MASK GENMASK(4, 2)
+#define DESC_AP_RO BIT(7) /* AP[2]: read-only */
+#define DESC_SH_INNER (3ULL << 8)
+#define DESC_AF BIT(10)
+#define DESC_XN BIT(54) /* EL2 regime: one execute-never bit */
+#define DESC_SW0 BIT(55)
+#define DESC_SW1 BIT(56)
+#define DESC_OA_48 GENMASK(47, 12)
+
+/*
+ * MAIR_EL2 slots, programmed by arch_kernel_pt_activate():
+ * 0 Device-nGnRE, 1 Normal WB RAWA, 2 Normal NC, 3 Device-nGnRnE.
+ */
+#define MAIR_IDX_DEVICE 0
+#define MAIR_IDX_NORMAL 1
+#define MAIR_IDX_NORMAL_NC 2
+
+static unsigned arm_level(unsigned level)
+{
+	return 3 - level;
+}
+
+/*
+ * Arm ARM D8.16.1 (DDI 0487J.a "Using break-before-make when updating
+ * translation table entries"): break-before-make is required when a change
+ * alters the memory type, shareability, output address, or block size
+ * (table <-> block) of a translation another CPU may be using. Permission,
+ * AF and software-bit changes may be written directly, then invalidated.
+ */
+static enum pt_live_change arm64_classify_live(u64 old, u64 new, unsigned level)
+{
+	const u64 needs_break = DESC_OA_48 | DESC_ATTRINDX_MASK | (3ULL << 8) | DESC_TABLE;
+
+	(void)level;
+	return ((old ^ new) & needs_break) ? PT_LIVE_BREAK_BEFORE_MAKE
+					   : PT_LIVE_WRITE_THEN_INVALIDATE;
+}
+
+const struct pt_format arm64_s1_el2_format = {
+	.name = "arm64 stage-1 EL2 4K/48-bit",
+	.levels = 4,
+	.va_bits = 48,
+	.root_pages = 1,
+	/* Blocks at Arm levels 1 and 2 (1G, 2M), pages at level 3 (D8.3.1). */
+	.leaf_levels = BIT(0) | BIT(1) | BIT(2),
+	.oa_mask = DESC_OA_48,
+	.valid_mask = DESC_VALID,
+	.type_mask = DESC_VALID | DESC_TABLE,
+	.table_type = DESC_VALID | DESC_TABLE,
+	.table_bits = DESC_VALID | DESC_TABLE,
+	.page_bits = DESC_VALID | DESC_PAGE,
+	.block_bits = DESC_VALID,
+	/* AF set up front: no Access flag faults; Normal memory inner shareable. */
+	.leaf_always = DESC_AF | DESC_SH_INNER,
+	.prot_bits = {
+		[0] = { 0, 0 }, /* PT_READ: every valid EL2 mapping is readable */
+		[1] = { 0, DESC_AP_RO }, /* PT_WRITE */
+		[2] = { 0, DESC_XN }, /* PT_EXEC */
+		[3] = { 0, 0 }, /* PT_USER: the EL2 regime has no EL0 */
+		[4] = { 0, 0 }, /* PT_GLOBAL: no ASIDs in the EL2 regime */
+		[5] = { 0, 0 }, /* PT_ACCESSED: AF always set */
+		[6] = { 0, 0 }, /* PT_DIRTY */
+		[7] = { DESC_SW0, 0 },
+		[8] = { DESC_SW1, 0 },
+	},
+	.implied_prot = PT_READ,
+	.memtype_mask = DESC_ATTRINDX_MASK,
+	.memtype_bits = {
+		[PT_MEM_NORMAL] = DESC_ATTRINDX(MAIR_IDX_NORMAL),
+		[PT_MEM_NORMAL_NC] = DESC_ATTRINDX(MAIR_IDX_NORMAL_NC),
+		[PT_MEM_DEVICE] = DESC_ATTRINDX(MAIR_IDX_DEVICE),
+	},
+	.arch_level = arm_level,
+	.classify_live = arm64_classify_live,
+};

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86-64 4-level and 5-level paging entries (Intel SDM Vol. 3A, 4.5 "4-Level
+ * Paging and 5-Level Paging", tables 4-15 to 4-20). Pure data and pure
+ * functions: compiled into the kernel and into the host tests alike.
+ */
+#include "arch/pt_format.h"
+
+#define PTE_P BIT(0)
+#define PTE_RW BIT(1)
+#define PTE_US BIT(2)
+#define PTE_PWT BIT(3)
+#define PTE_PCD BIT(4)
+#define PTE_A BIT(5)
+#define PTE_D BIT(6)
+#define PTE_PS BIT(7) /* above level 0: this entry maps a page (2M/1G) */
+#define PTE_G BIT(8)
+#define PTE_SW0 BIT(9)
+#define PTE_SW1 BIT(10)
+#define PTE_XD BIT(63)
+#define PTE_OA GENMASK(51, 12)
+
+static unsigned x86_level(unsigned level)
+{
+	return level + 1;
+}
+
+/*
+ * The SDM does not require a break on x86: software writes the new entry and
+ * then invalidates (Vol. 3A 4.10.4.2 "Recommended Invalidation"). The engine
+ * writes first and queues the INVLPG / shootdown in its gather.
+ */
+static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
+{
+	(void)old;
+	(void)new;
+	(void)level;
+	return PT_LIVE_WRITE_THEN_INVALIDATE;
+}
+
+/*
+ * With the power-on PAT (SDM 11.12.4: PA0 WB, PA1 WT, PA2 UC-, PA3 UC):
+ * PWT=PCD=0 selects WB, PCD selects UC-, PWT|PCD selects UC.
+ */
+#define X86_PAGING_FORMAT(levels_, va_bits_, name_)                                     \
+	{                                                                               \
+		.name = name_, .levels = levels_, .va_bits = va_bits_, .root_pages = 1, \
+		.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = PTE_OA,             \
+		.valid_mask = PTE_P, .type_mask = PTE_PS, .table_type = 0,              \
+		.table_bits = PTE_P | PTE_RW | PTE_US, .page_bits = 0,                  \
+		.block_bits = PTE_PS, .leaf_always = PTE_P,                             \
+		.prot_bits = {                                                          \
+			[0] = { 0, 0 },                                                 \
+			[1] = { PTE_RW, 0 },                                            \
+			[2] = { 0, PTE_XD },                                            \
+			[3] = { PTE_US, 0 },                                            \
+			[4] = { PTE_G, 0 },                                             \
+			[5] = { PTE_A, 0 },                                             \
+			[6] = { PTE_D, 0 },                                             \
+			[7] = { PTE_SW0, 0 },                                           \
+			[8] = { PTE_SW1, 0 },                                           \
+		},                                                                      \
+		.implied_prot = PT_READ, .memtype_mask = PTE_PWT | PTE_PCD,             \
+		.memtype_bits = {                                                       \
+			[PT_MEM_NORMAL] = 0,                                            \
+			[PT_MEM_NORMAL_NC] = PTE_PCD,                                   \
+			[PT_MEM_DEVICE] = PTE_PWT | PTE_PCD,                            \
+		},                                                                      \
+		.arch_level = x86_level, .classify_live = x86_classify_live,            \
+	}
+
+const struct pt_format x86_64_4level_format = X86_PAGING_FORMAT(4, 48, "x86-64 4-level");
+const struct pt_format x86_64_5level_format = X86_PAGING_FORMAT(5, 57, "x86-64 5-level");

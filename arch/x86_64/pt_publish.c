@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+#include "arch/pt_format.h"
+
+/*
+ * x86 page walks are coherent with ordinary stores (SDM Vol. 3A 4.10.4 needs
+ * only the invalidation of stale cached entries), so publishing a new entry is
+ * a compiler barrier keeping the stores before the first use.
+ */
+void arch_pt_publish(void)
+{
+	__asm__ volatile("" ::: "memory");
+}

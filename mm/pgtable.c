@@ -1,0 +1,590 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The page-table engine. One recursive walker visits the entries covering a
+ * range; operations (map, unmap, protect, split, collapse, dump) are visitors.
+ *
+ *   walk_entry(e):
+ *     table  -> visitor(TABLE_PRE), walk the child table, visitor(TABLE_POST)
+ *     other  -> visitor(LEAF); if the visitor installed a table (a split, or
+ *               a map needing a finer granule), walk into it, then TABLE_POST
+ *
+ * Every store to an entry goes through set_entry(), which keeps the owning
+ * table's valid-entry count exact and sequences live changes the way the
+ * regime's rules demand (break-before-make or write-then-invalidate).
+ */
+#include "mm/pgtable.h"
+#include "kernel/panic.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+#include "mm/gather.h"
+#include "mm/kmap.h"
+#include "mm/pmm.h"
+
+enum pt_visit {
+	PT_VISIT_LEAF = BIT(0),
+	PT_VISIT_TABLE_PRE = BIT(1),
+	PT_VISIT_TABLE_POST = BIT(2),
+};
+
+struct pt_walk;
+
+struct pt_visitor {
+	int (*visit)(struct pt_walk *w, struct pt_entry *e, enum pt_visit which);
+	unsigned flags;
+};
+
+struct pt_walk {
+	struct pgtable *pt;
+	u64 start, end;
+	const struct pt_visitor *visitor;
+	struct pt_gather gather;
+	/* Operation arguments. */
+	paddr_t pa; /* pa that start maps to (map) */
+	struct pt_attrs attrs;
+	unsigned max_leaf_level;
+	void *priv; /* visitor-private state */
+};
+
+/* ---- Encoding: formats are data, these four functions read them ---- */
+
+static u64 prot_encoding(const struct pt_format *fmt, u32 prot)
+{
+	u64 bits = 0;
+
+	for (unsigned i = 0; i < PT_PROT_BITS; i++)
+		bits |= (prot & BIT(i)) ? fmt->prot_bits[i].set : fmt->prot_bits[i].clear;
+	return bits;
+}
+
+u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs,
+		   unsigned level)
+{
+	return (pa_addr(pa) & fmt->oa_mask) | (level ? fmt->block_bits : fmt->page_bits) |
+	       fmt->leaf_always | prot_encoding(fmt, attrs.prot) |
+	       fmt->memtype_bits[attrs.memtype];
+}
+
+u64 pt_encode_table(const struct pt_format *fmt, paddr_t table)
+{
+	return (pa_addr(table) & fmt->oa_mask) | fmt->table_bits;
+}
+
+bool pt_entry_valid(const struct pt_format *fmt, u64 e)
+{
+	return (e & fmt->valid_mask) != 0;
+}
+
+bool pt_entry_is_table(const struct pt_format *fmt, u64 e, unsigned level)
+{
+	return level > 0 && pt_entry_valid(fmt, e) && (e & fmt->type_mask) == fmt->table_type;
+}
+
+paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e)
+{
+	return pa_init(e & fmt->oa_mask);
+}
+
+struct pt_attrs pt_decode_attrs(const struct pt_format *fmt, u64 e)
+{
+	struct pt_attrs a = { fmt->implied_prot, PT_MEM_NORMAL };
+
+	for (unsigned i = 0; i < PT_PROT_BITS; i++) {
+		const struct pt_attr_bits *b = &fmt->prot_bits[i];
+		u64 mask = b->set | b->clear;
+
+		if (mask && (e & mask) == b->set)
+			a.prot |= BIT(i);
+	}
+	for (unsigned t = 0; t < PT_MEM_TYPES; t++) {
+		if ((e & fmt->memtype_mask) == fmt->memtype_bits[t]) {
+			a.memtype = t;
+			break;
+		}
+	}
+	return a;
+}
+
+/* Bits that make a leaf what it is, without the output address. */
+static u64 leaf_attr_bits(const struct pt_format *fmt, u64 e)
+{
+	return e & ~fmt->oa_mask;
+}
+
+/* ---- Table pages ---- */
+
+static unsigned root_level(const struct pt_format *fmt)
+{
+	return fmt->levels - 1;
+}
+
+static unsigned entries_at(const struct pgtable *pt, unsigned level)
+{
+	return level == root_level(pt->fmt) ? PT_ENTRIES * pt->fmt->root_pages : PT_ENTRIES;
+}
+
+static u64 *table_ptr(paddr_t table)
+{
+	return phys_to_virt(table);
+}
+
+static paddr_t table_alloc(struct pgtable *pt, unsigned level, unsigned order)
+{
+	paddr_t pa = pmm_alloc(order);
+	struct page *p;
+
+	if (!pa_addr(pa))
+		return pa;
+	p = pa_to_page(pa);
+	p->state = PAGE_TABLE;
+	p->pt_level = (u8)level;
+	p->pt_valid = 0;
+	spin_lock_init(&p->pt_lock);
+	pt->tables++;
+	pt->tables_peak = MAX(pt->tables_peak, pt->tables);
+	return pa;
+}
+
+/* ---- Entry updates ---- */
+
+static void count_change(struct pt_entry *e, bool was_valid, bool is_valid)
+{
+	if (was_valid != is_valid)
+		e->table->pt_valid += is_valid ? 1 : -1;
+}
+
+/*
+ * The single place an entry changes. Invalid -> valid needs no invalidation
+ * (no TLB caches an invalid entry), only publication before first use.
+ * Valid -> invalid is queued in the gather. Valid -> valid follows the
+ * sequence the regime's rules choose.
+ */
+static void set_entry(struct pt_walk *w, struct pt_entry *e, u64 new)
+{
+	const struct pgtable *pt = w->pt;
+	u64 old = *e->ptep;
+	bool was_valid = pt_entry_valid(pt->fmt, old);
+	bool is_valid = pt_entry_valid(pt->fmt, new);
+	u64 span = pt_level_size(e->level);
+
+	if (was_valid && is_valid &&
+	    pt->fmt->classify_live(old, new, e->level) == PT_LIVE_BREAK_BEFORE_MAKE) {
+		/* Break: no CPU may hold both translations at once (Arm ARM D8.16.1). */
+		WRITE_ONCE(*e->ptep, 0);
+		gather_add_range(&w->gather, e->va, span, e->level);
+		gather_flush(&w->gather);
+		/* Make: only after the invalidation has completed everywhere. */
+		WRITE_ONCE(*e->ptep, new);
+	} else {
+		WRITE_ONCE(*e->ptep, new);
+		if (was_valid)
+			gather_add_range(&w->gather, e->va, span, e->level);
+	}
+	count_change(e, was_valid, is_valid);
+}
+
+/* Fills a new child table with the translations of the leaf old, one level down. */
+static void fill_split(const struct pt_format *fmt, u64 *child, u64 old, unsigned level)
+{
+	u64 step = pt_level_size(level - 1);
+	paddr_t base = pt_entry_pa(fmt, old);
+	struct pt_attrs attrs = pt_decode_attrs(fmt, old);
+	u64 first = pt_encode_leaf(fmt, base, attrs, level - 1);
+
+	for (unsigned i = 0; i < PT_ENTRIES; i++)
+		child[i] = first + i * step;
+}
+
+/*
+ * Puts a table below e: an empty one below an invalid entry, or (a split)
+ * one holding the same translations as the leaf e currently is.
+ */
+static int install_table(struct pt_walk *w, struct pt_entry *e)
+{
+	const struct pt_format *fmt = w->pt->fmt;
+	u64 old = *e->ptep;
+	paddr_t table = table_alloc(w->pt, e->level - 1, 0);
+
+	if (!pa_addr(table))
+		return -1;
+	if (pt_entry_valid(fmt, old)) {
+		fill_split(fmt, table_ptr(table), old, e->level);
+		pa_to_page(table)->pt_valid = PT_ENTRIES;
+	}
+	set_entry(w, e, pt_encode_table(fmt, table));
+	return 0;
+}
+
+/* ---- The walker ---- */
+
+static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 table_va);
+
+static int walk_child(struct pt_walk *w, struct pt_entry *e)
+{
+	const struct pt_visitor *v = w->visitor;
+	int rc;
+
+	rc = walk_table(w, pt_entry_pa(w->pt->fmt, *e->ptep), e->level - 1, e->va);
+	if (rc || !(v->flags & PT_VISIT_TABLE_POST))
+		return rc;
+	return v->visit(w, e, PT_VISIT_TABLE_POST);
+}
+
+static int walk_entry(struct pt_walk *w, struct pt_entry *e)
+{
+	const struct pt_format *fmt = w->pt->fmt;
+	const struct pt_visitor *v = w->visitor;
+	int rc;
+
+	if (pt_entry_is_table(fmt, *e->ptep, e->level)) {
+		if (v->flags & PT_VISIT_TABLE_PRE) {
+			rc = v->visit(w, e, PT_VISIT_TABLE_PRE);
+			if (rc)
+				return rc;
+		}
+	} else if (v->flags & PT_VISIT_LEAF) {
+		rc = v->visit(w, e, PT_VISIT_LEAF);
+		if (rc)
+			return rc;
+	}
+	/* The visitor may have installed or removed a table: look again. */
+	if (!pt_entry_is_table(fmt, *e->ptep, e->level))
+		return 0;
+	return walk_child(w, e);
+}
+
+static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 table_va)
+{
+	u64 *entries = table_ptr(table);
+	u64 span = pt_level_size(level);
+	u64 table_end = table_va + span * entries_at(w->pt, level);
+	u64 va = MAX(w->start, table_va) & ~(span - 1);
+	u64 end = MIN(w->end, table_end);
+	struct pt_entry e = { .level = level, .table = pa_to_page(table) };
+
+	for (; va < end; va += span) {
+		int rc;
+
+		e.ptep = &entries[(va - table_va) >> pt_level_shift(level)];
+		e.va = va;
+		rc = walk_entry(w, &e);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int walk(struct pgtable *pt, struct pt_walk *w, u64 va, u64 size,
+		const struct pt_visitor *visitor)
+{
+	u64 limit = pt_level_size(root_level(pt->fmt)) * entries_at(pt, root_level(pt->fmt));
+	unsigned long flags;
+	int rc;
+
+	if (!IS_ALIGNED(va | size, PAGE_SIZE) || !size || va + size < va || va + size > limit)
+		return -2;
+	w->pt = pt;
+	w->start = va;
+	w->end = va + size;
+	w->visitor = visitor;
+	gather_init(&w->gather, pt);
+	flags = spin_lock_irqsave(&pt->lock);
+	rc = walk_table(w, pt->root, root_level(pt->fmt), 0);
+	pt->regime->publish(pt);
+	gather_flush(&w->gather);
+	spin_unlock_irqrestore(&pt->lock, flags);
+	return rc;
+}
+
+/* Does e's whole span lie inside the walked range? */
+static bool covers_entry(const struct pt_walk *w, const struct pt_entry *e)
+{
+	return e->va >= w->start && e->va + pt_level_size(e->level) <= w->end;
+}
+
+/* ---- map ---- */
+
+static bool can_map_leaf(const struct pt_walk *w, const struct pt_entry *e, paddr_t pa)
+{
+	const struct pt_format *fmt = w->pt->fmt;
+
+	return (fmt->leaf_levels & BIT(e->level)) && e->level <= w->max_leaf_level &&
+	       covers_entry(w, e) && IS_ALIGNED(pa_addr(pa), pt_level_size(e->level));
+}
+
+static int map_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
+{
+	paddr_t pa = pa_add(w->pa, e->va - w->start);
+
+	if (can_map_leaf(w, e, pa)) {
+		set_entry(w, e, pt_encode_leaf(w->pt->fmt, pa, w->attrs, e->level));
+		return 0;
+	}
+	return install_table(w, e);
+}
+
+static const struct pt_visitor map_visitor = { map_visit, PT_VISIT_LEAF };
+
+int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs,
+	   unsigned flags)
+{
+	struct pt_walk w = { .pa = pa, .attrs = attrs, .max_leaf_level = PT_MAX_LEVELS };
+
+	if (flags)
+		w.max_leaf_level = flags - 1;
+	if (!IS_ALIGNED(pa_addr(pa), PAGE_SIZE))
+		return -2;
+	return walk(pt, &w, va, size, &map_visitor);
+}
+
+/* ---- unmap, with reclaim of emptied tables ---- */
+
+/* Detaches the (now empty) table below e; it is freed after the flush. */
+static void reclaim_table(struct pt_walk *w, struct pt_entry *e)
+{
+	paddr_t child = pt_entry_pa(w->pt->fmt, *e->ptep);
+
+	set_entry(w, e, 0);
+	gather_add_table(&w->gather, child);
+	w->pt->tables--;
+}
+
+static int unmap_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
+{
+	if (which == PT_VISIT_TABLE_POST) {
+		paddr_t child = pt_entry_pa(w->pt->fmt, *e->ptep);
+
+		/* e is never the root: the root has no parent entry to clear. */
+		if (pa_to_page(child)->pt_valid == 0)
+			reclaim_table(w, e);
+		return 0;
+	}
+	if (!pt_entry_valid(w->pt->fmt, *e->ptep))
+		return 0;
+	if (covers_entry(w, e)) {
+		set_entry(w, e, 0);
+		return 0;
+	}
+	/* Part of a block: split it so the rest stays mapped. */
+	return install_table(w, e);
+}
+
+static const struct pt_visitor unmap_visitor = { unmap_visit,
+						 PT_VISIT_LEAF | PT_VISIT_TABLE_POST };
+
+int pt_unmap(struct pgtable *pt, u64 va, u64 size)
+{
+	struct pt_walk w = { 0 };
+
+	return walk(pt, &w, va, size, &unmap_visitor);
+}
+
+/* ---- protect ---- */
+
+static int protect_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
+{
+	const struct pt_format *fmt = w->pt->fmt;
+	u64 old = *e->ptep;
+
+	if (!pt_entry_valid(fmt, old))
+		return 0;
+	if (!covers_entry(w, e))
+		return install_table(w, e);
+	set_entry(w, e, pt_encode_leaf(fmt, pt_entry_pa(fmt, old), w->attrs, e->level));
+	return 0;
+}
+
+static const struct pt_visitor protect_visitor = { protect_visit, PT_VISIT_LEAF };
+
+int pt_protect(struct pgtable *pt, u64 va, u64 size, struct pt_attrs attrs)
+{
+	struct pt_walk w = { .attrs = attrs };
+
+	return walk(pt, &w, va, size, &protect_visitor);
+}
+
+/* ---- split ---- */
+
+static int split_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
+{
+	if (e->level <= w->max_leaf_level || !pt_entry_valid(w->pt->fmt, *e->ptep))
+		return 0;
+	return install_table(w, e);
+}
+
+static const struct pt_visitor split_visitor = { split_visit, PT_VISIT_LEAF };
+
+int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level)
+{
+	struct pt_walk w = { .max_leaf_level = level };
+
+	return walk(pt, &w, ALIGN_DOWN(va, PAGE_SIZE), ALIGN_UP(size, PAGE_SIZE), &split_visitor);
+}
+
+/* ---- collapse ---- */
+
+/* A table collapses when its entries are leaves mapping one aligned, uniform run. */
+static bool table_is_uniform_run(const struct pt_format *fmt, const u64 *child, unsigned level)
+{
+	u64 step = pt_level_size(level - 1);
+	u64 first = child[0];
+
+	if (!pt_entry_valid(fmt, first) || pt_entry_is_table(fmt, first, level - 1) ||
+	    !IS_ALIGNED(pa_addr(pt_entry_pa(fmt, first)), pt_level_size(level)))
+		return false;
+	for (unsigned i = 1; i < PT_ENTRIES; i++)
+		if (child[i] != first + i * step)
+			return false;
+	return true;
+}
+
+static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
+{
+	const struct pt_format *fmt = w->pt->fmt;
+	paddr_t child = pt_entry_pa(fmt, *e->ptep);
+	const u64 *entries = table_ptr(child);
+	u64 leaf;
+
+	if (!(fmt->leaf_levels & BIT(e->level)) || !covers_entry(w, e) ||
+	    !table_is_uniform_run(fmt, entries, e->level))
+		return 0;
+	leaf = pt_encode_leaf(fmt, pt_entry_pa(fmt, entries[0]),
+			      pt_decode_attrs(fmt, entries[0]), e->level);
+	set_entry(w, e, leaf);
+	gather_add_table(&w->gather, child);
+	w->pt->tables--;
+	return 0;
+}
+
+static const struct pt_visitor collapse_visitor = { collapse_visit, PT_VISIT_TABLE_POST };
+
+int pt_collapse(struct pgtable *pt, u64 va, u64 size)
+{
+	struct pt_walk w = { 0 };
+
+	return walk(pt, &w, va, size, &collapse_visitor);
+}
+
+/* ---- translate: lockless ---- */
+
+bool pt_translate(const struct pgtable *pt, u64 va, struct pt_translation *out)
+{
+	const struct pt_format *fmt = pt->fmt;
+	paddr_t table = pt->root;
+
+	for (unsigned level = root_level(fmt);; level--) {
+		unsigned index = (va >> pt_level_shift(level)) & (entries_at(pt, level) - 1);
+		u64 e = READ_ONCE(table_ptr(table)[index]);
+
+		if (!pt_entry_valid(fmt, e))
+			return false;
+		if (!pt_entry_is_table(fmt, e, level)) {
+			u64 offset = va & (pt_level_size(level) - 1);
+
+			out->pa = pa_add(pt_entry_pa(fmt, e), offset);
+			out->attrs = pt_decode_attrs(fmt, e);
+			out->level = level;
+			return true;
+		}
+		table = pt_entry_pa(fmt, e);
+	}
+}
+
+/* ---- dump ---- */
+
+struct dump_run {
+	u64 va, end;
+	u64 pa;
+	u64 attr_bits;
+	unsigned level;
+	bool open;
+};
+
+static void dump_prot(char *buf, u32 prot)
+{
+	buf[0] = prot & PT_READ ? 'r' : '-';
+	buf[1] = prot & PT_WRITE ? 'w' : '-';
+	buf[2] = prot & PT_EXEC ? 'x' : '-';
+	buf[3] = prot & PT_USER ? 'u' : '-';
+	buf[4] = prot & PT_GLOBAL ? 'g' : '-';
+	buf[5] = '\0';
+}
+
+static void dump_flush(const struct pt_format *fmt, struct dump_run *run)
+{
+	static const char *const memtypes[] = { "normal", "normal-nc", "device" };
+	static const char *const sizes[] = { "4K", "2M", "1G", "512G", "256T" };
+	struct pt_attrs a;
+	char prot[6];
+
+	if (!run->open)
+		return;
+	a = pt_decode_attrs(fmt, run->attr_bits);
+	dump_prot(prot, a.prot);
+	printf("  0x%012llx-0x%012llx -> 0x%012llx %s %-9s %s x%llu\n",
+	       (unsigned long long)run->va, (unsigned long long)run->end - 1,
+	       (unsigned long long)run->pa, prot, memtypes[a.memtype], sizes[run->level],
+	       (unsigned long long)((run->end - run->va) / pt_level_size(run->level)));
+	run->open = false;
+}
+
+static int dump_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
+{
+	const struct pt_format *fmt = w->pt->fmt;
+	struct dump_run *run = w->priv;
+	u64 entry = *e->ptep;
+	u64 pa = pa_addr(pt_entry_pa(fmt, entry));
+
+	if (!pt_entry_valid(fmt, entry)) {
+		dump_flush(fmt, run);
+		return 0;
+	}
+	if (run->open && run->end == e->va && run->level == e->level &&
+	    run->pa + (run->end - run->va) == pa && run->attr_bits == leaf_attr_bits(fmt, entry)) {
+		run->end += pt_level_size(e->level);
+		return 0;
+	}
+	dump_flush(fmt, run);
+	*run = (struct dump_run){ e->va, e->va + pt_level_size(e->level), pa,
+				  leaf_attr_bits(fmt, entry), e->level, true };
+	return 0;
+}
+
+static const struct pt_visitor dump_visitor = { dump_visit, PT_VISIT_LEAF };
+
+void pt_dump(const struct pgtable *pt, u64 va, u64 size)
+{
+	struct dump_run run = { 0 };
+	struct pt_walk w = { .priv = &run };
+
+	printf("page table %s (%s), root 0x%llx, %llu table pages:\n", pt->fmt->name,
+	       pt->regime->name, (unsigned long long)pa_addr(pt->root),
+	       (unsigned long long)pt->tables);
+	/* The dump visitor writes nothing; the walk only needs a mutable handle. */
+	walk((struct pgtable *)pt, &w, va, size, &dump_visitor);
+	dump_flush(pt->fmt, &run);
+}
+
+/* ---- lifetime ---- */
+
+int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_regime *regime)
+{
+	unsigned order = fmt->root_pages > 1 ? __builtin_ctz(fmt->root_pages) : 0;
+
+	*pt = (struct pgtable){ .fmt = fmt, .regime = regime };
+	spin_lock_init(&pt->lock);
+	pt->root = table_alloc(pt, root_level(fmt), order);
+	return pa_addr(pt->root) ? 0 : -1;
+}
+
+void pt_destroy(struct pgtable *pt)
+{
+	u64 limit = pt_level_size(root_level(pt->fmt)) * entries_at(pt, root_level(pt->fmt));
+	unsigned order = pt->fmt->root_pages > 1 ? __builtin_ctz(pt->fmt->root_pages) : 0;
+
+	pt_unmap(pt, 0, limit);
+	BUG_ON(pa_to_page(pt->root)->pt_valid != 0);
+	pa_to_page(pt->root)->state = PAGE_ALLOCATED_HEAD;
+	pmm_free(pt->root, order);
+	pt->tables--;
+	pt->root = pa_init(0);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The page-table engine: one walker over any format (arch/pt_format.h), with
+ * operations written as visitors. Every table page's struct page holds its
+ * level and an exact count of valid entries; a table emptied by unmap is
+ * detached and freed after the invalidation that made it unreachable.
+ */
+#ifndef MM_PGTABLE_H
+#define MM_PGTABLE_H
+
+#include "arch/pt_format.h"
+#include "lib/spinlock.h"
+#include "mm/page.h"
+
+struct pgtable;
+struct pt_gather;
+
+/*
+ * A translation regime: how its TLBs are invalidated. Which live changes need
+ * a break is the format's rule (pt_format.classify_live).
+ */
+struct pt_regime {
+	const char *name;
+	/* Invalidates [va, va + size); level is the leaf level of all of it, or ~0u. */
+	void (*flush_range)(const struct pgtable *pt, u64 va, u64 size, unsigned level);
+	void (*flush_all)(const struct pgtable *pt);
+	/* Makes entries written so far visible to the table walkers (arm64: DSB ISHST; ISB). */
+	void (*publish)(const struct pgtable *pt);
+};
+
+struct pgtable {
+	const struct pt_format *fmt;
+	const struct pt_regime *regime;
+	paddr_t root;
+	/* Serializes writers; lockless readers (translate) need none. */
+	struct spinlock lock;
+	u64 tables; /* table pages currently in the tree, root included */
+	u64 tables_peak;
+	void *owner; /* regime-private: VMID / ASID holder */
+};
+
+/* An entry handle: what visitors receive and operations pass around. */
+struct pt_entry {
+	u64 *ptep;
+	u64 va; /* first address the entry translates */
+	unsigned level;
+	struct page *table; /* the table page holding the entry */
+};
+
+/* Flags for pt_map(). */
+#define PT_MAP_MAX_LEVEL(l) ((l) + 1) /* leaves no larger than level l (0 = 4K only) */
+
+int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_regime *regime);
+/* Unmaps everything and frees every table page, the root included. */
+void pt_destroy(struct pgtable *pt);
+
+/*
+ * Maps [va, va + size) to [pa, pa + size) with attrs, using the largest leaves
+ * that alignment and the format allow (capped by PT_MAP_MAX_LEVEL in flags).
+ * Existing leaves in the range are replaced (live rules apply); existing
+ * tables are kept and filled. Returns 0, -ENOMEM-like -1 when a table page
+ * could not be allocated (the tree stays consistent), or -2 on a bad range.
+ */
+int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs,
+	   unsigned flags);
+/* Removes every translation in the range; tables left empty are reclaimed. */
+int pt_unmap(struct pgtable *pt, u64 va, u64 size);
+/* Changes the attributes of every valid leaf in the range, splitting partial blocks. */
+int pt_protect(struct pgtable *pt, u64 va, u64 size, struct pt_attrs attrs);
+/* Splits leaves above level down to level, only where they intersect the range. */
+int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level);
+/* Replaces every table in the range whose entries form one uniform run by a leaf. */
+int pt_collapse(struct pgtable *pt, u64 va, u64 size);
+
+struct pt_translation {
+	paddr_t pa;
+	struct pt_attrs attrs;
+	unsigned level;
+};
+/* Lockless lookup of one address. */
+bool pt_translate(const struct pgtable *pt, u64 va, struct pt_translation *out);
+/* Prints every leaf in the range, merging runs that differ only by address. */
+void pt_dump(const struct pgtable *pt, u64 va, u64 size);
+
+/* Entry encoding through the format (also used by tests to check bits). */
+u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs,
+		   unsigned level);
+u64 pt_encode_table(const struct pt_format *fmt, paddr_t table);
+bool pt_entry_valid(const struct pt_format *fmt, u64 e);
+bool pt_entry_is_table(const struct pt_format *fmt, u64 e, unsigned level);
+paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e);
+struct pt_attrs pt_decode_attrs(const struct pt_format *fmt, u64 e);
+
+#endif

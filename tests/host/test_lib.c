@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* lib/ and the command-line parser; printf is built renamed (gr_*) beside libc's. */
+#include <string.h>
+
+#include "tests/host/harness.h"
+#include "kernel/cmdline.h"
+#include "lib/parse.h"
+
+int gr_snprintf(char *buf, size_t size, const char *fmt, ...);
+
+static void test_parse_u64(void)
+{
+	u64 v = 0;
+
+	EXPECT(parse_u64("42", 2, &v) && v == 42);
+	EXPECT(parse_u64("0x1f", 4, &v) && v == 31);
+	EXPECT(parse_u64("16M", 3, &v) && v == MiB(16));
+	EXPECT(parse_u64("2G", 2, &v) && v == GiB(2));
+	EXPECT(!parse_u64("", 0, &v));
+	EXPECT(!parse_u64("12x", 3, &v));
+	EXPECT(!parse_u64("99999999999999999999", 20, &v));
+	EXPECT(!parse_u64("0x", 2, &v));
+}
+
+static void test_snprintf(void)
+{
+	char buf[64];
+
+	gr_snprintf(buf, sizeof(buf), "%d|%5u|%-4s|%04x|%#llx|%c|%%", -12, 7u, "ab", 0xbeef,
+		    0x123ULL, 'z');
+	EXPECT(!strcmp(buf, "-12|    7|ab  |beef|0x123|z|%"));
+	gr_snprintf(buf, sizeof(buf), "%016llx %p", 0xabcULL, (void *)0x1000);
+	EXPECT(!strcmp(buf, "0000000000000abc 0x1000"));
+	EXPECT_EQ(gr_snprintf(buf, 4, "%s", "truncated"), 9);
+	EXPECT(!strcmp(buf, "tru"));
+	gr_snprintf(buf, sizeof(buf), "%.3s|%*d|%lld", "abcdef", 4, 5, -9223372036854775807LL - 1);
+	EXPECT(!strcmp(buf, "abc|   5|-9223372036854775808"));
+}
+
+static void test_cmdline(void)
+{
+	struct kernel_options o = { .max_cpus = MAX_CPUS };
+	char line[] = "test=alloc,kpt  smp=2 semihosting";
+	char bad[] = "test=all bogus=1";
+	char badsmp[] = "smp=0";
+
+	EXPECT_EQ(cmdline_parse(line, &o), 0);
+	EXPECT(o.run_tests && !o.all_tests && o.nr_suites == 2);
+	EXPECT(cmdline_wants_suite(&o, "kpt") && !cmdline_wants_suite(&o, "smp"));
+	EXPECT(o.max_cpus == 2 && o.semihosting);
+	o = (struct kernel_options){ .max_cpus = MAX_CPUS };
+	EXPECT_EQ(cmdline_parse(bad, &o), -1);
+	EXPECT_EQ(cmdline_parse(badsmp, &o), -1);
+}
+
+KTAP_SUITE(suite_host_lib, "host-lib", KTAP_CASE(test_parse_u64), KTAP_CASE(test_snprintf),
+	   KTAP_CASE(test_cmdline));

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The page-table engine on both stage-1 formats: encodings checked bit for bit
+ * against the manuals' field layouts, every operation checked by translating
+ * back and by an invariant walk (valid counts exact, table count exact).
+ */
+#include <stdio.h>
+
+#include "tests/host/harness.h"
+#include "mm/kmap.h"
+#include "mm/pmm.h"
+
+static const struct pt_format *const formats[] = { &arm64_s1_el2_format, &x86_64_4level_format };
+static const struct pt_attrs rw = { PT_READ | PT_WRITE, PT_MEM_NORMAL };
+static const struct pt_attrs ro = { PT_READ, PT_MEM_NORMAL };
+static const struct pt_attrs rx = { PT_READ | PT_EXEC, PT_MEM_NORMAL };
+static const struct pt_attrs dev = { PT_READ | PT_WRITE, PT_MEM_DEVICE };
+
+/* A VA and PA far from anything else, 1 GiB aligned. */
+#define VA0 0x0000008000000000ULL
+#define PA0 0x0000000100000000ULL
+
+/* Recursively checks counts; returns the number of table pages below and including table. */
+static u64 check_table(const struct pgtable *pt, paddr_t table, unsigned level, bool *ok)
+{
+	const u64 *e = phys_to_virt(table);
+	unsigned n = level == pt->fmt->levels - 1 ? PT_ENTRIES * pt->fmt->root_pages : PT_ENTRIES;
+	unsigned valid = 0;
+	u64 tables = 1;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!pt_entry_valid(pt->fmt, e[i]))
+			continue;
+		valid++;
+		if (pt_entry_is_table(pt->fmt, e[i], level))
+			tables += check_table(pt, pt_entry_pa(pt->fmt, e[i]), level - 1, ok);
+	}
+	if (pa_to_page(table)->pt_valid != valid || pa_to_page(table)->state != PAGE_TABLE) {
+		ktap_diag("table 0x%llx level %u: count %u, valid entries %u, state %u",
+			  (unsigned long long)pa_addr(table), level, pa_to_page(table)->pt_valid,
+			  valid, pa_to_page(table)->state);
+		*ok = false;
+	}
+	return tables;
+}
+
+static bool invariants_hold(const struct pgtable *pt)
+{
+	bool ok = true;
+	u64 tables = check_table(pt, pt->root, pt->fmt->levels - 1, &ok);
+
+	if (tables != pt->tables) {
+		ktap_diag("tree has %llu table pages, engine counts %llu",
+			  (unsigned long long)tables, (unsigned long long)pt->tables);
+		ok = false;
+	}
+	return ok;
+}
+
+static bool maps_to(const struct pgtable *pt, u64 va, u64 pa, unsigned level)
+{
+	struct pt_translation t;
+
+	if (!pt_translate(pt, va, &t)) {
+		ktap_diag("0x%llx: not mapped", (unsigned long long)va);
+		return false;
+	}
+	if (pa_addr(t.pa) != pa || t.level != level) {
+		ktap_diag("0x%llx -> 0x%llx level %u, expected 0x%llx level %u",
+			  (unsigned long long)va, (unsigned long long)pa_addr(t.pa), t.level,
+			  (unsigned long long)pa, level);
+		return false;
+	}
+	return true;
+}
+
+static void each_format(void (*body)(const struct pt_format *fmt))
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(formats); i++) {
+		harness_reset_memory();
+		body(formats[i]);
+	}
+}
+
+/* ---- Encodings, from the manuals' field tables ---- */
+
+static void test_arm64_encoding(void)
+{
+	const struct pt_format *f = &arm64_s1_el2_format;
+
+	/* Page: valid|page 0b11, AttrIndx=1 <<2, SH=IS 0b11<<8, AF bit 10, XN bit 54. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x40001000), rw, 0), 0x0040000040001707ULL);
+	/* Read-only executable: AP[2] (bit 7) set, XN clear. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x40001000), rx, 0), 0x0000000040001787ULL);
+	/* Device-nGnRE is MAIR slot 0. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x09000000), dev, 0), 0x0040000009000703ULL);
+	/* 2M block at Arm level 2: bit 1 clear. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x40200000), rw, 1), 0x0040000040200705ULL);
+	EXPECT_EQ(pt_encode_table(f, pa_init(0x40005000)), 0x0000000040005003ULL);
+	EXPECT(!pt_entry_is_table(f, 0x0000000040001787ULL, 0));
+	EXPECT(pt_entry_is_table(f, 0x0000000040005003ULL, 1));
+	EXPECT(!pt_entry_is_table(f, 0x0040000040200705ULL, 1));
+	EXPECT_EQ(pt_decode_attrs(f, 0x0000000040001787ULL).prot, PT_READ | PT_EXEC);
+	EXPECT_EQ(pt_decode_attrs(f, 0x0040000009000703ULL).memtype, PT_MEM_DEVICE);
+	EXPECT_EQ(f->arch_level(0), 3);
+}
+
+static void test_x86_encoding(void)
+{
+	const struct pt_format *f = &x86_64_4level_format;
+
+	/* P|RW, XD bit 63 (SDM table 4-20). */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rw, 0), 0x8000000000001003ULL);
+	/* 2M page: PS bit 7 (table 4-18). */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x200000), rw, 1), 0x8000000000200083ULL);
+	/* UC: PCD|PWT with the power-on PAT. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0xfee00000), dev, 0), 0x80000000fee0001bULL);
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rx, 0), 0x0000000000001001ULL);
+	EXPECT_EQ(pt_encode_table(f, pa_init(0x5000)), 0x0000000000005007ULL);
+	EXPECT(pt_entry_is_table(f, 0x5007, 1));
+	EXPECT(!pt_entry_is_table(f, 0x8000000000200083ULL, 1));
+	/* At level 0 bit 7 is PAT, not PS: still a leaf. */
+	EXPECT(!pt_entry_is_table(f, 0x1083, 0));
+	EXPECT_EQ(f->arch_level(0), 1);
+}
+
+static void test_live_change_rules(void)
+{
+	const struct pt_format *a = &arm64_s1_el2_format, *x = &x86_64_4level_format;
+	u64 page_rw = pt_encode_leaf(a, pa_init(0x40001000), rw, 0);
+	u64 page_ro = pt_encode_leaf(a, pa_init(0x40001000), ro, 0);
+	u64 other = pt_encode_leaf(a, pa_init(0x40002000), ro, 0);
+	u64 device = pt_encode_leaf(a, pa_init(0x40001000), dev, 0);
+	u64 block = pt_encode_leaf(a, pa_init(0x40200000), rw, 1);
+	u64 table = pt_encode_table(a, pa_init(0x40005000));
+
+	EXPECT_EQ(a->classify_live(page_rw, page_ro, 0), PT_LIVE_WRITE_THEN_INVALIDATE);
+	EXPECT_EQ(a->classify_live(page_ro, other, 0), PT_LIVE_BREAK_BEFORE_MAKE);
+	EXPECT_EQ(a->classify_live(page_rw, device, 0), PT_LIVE_BREAK_BEFORE_MAKE);
+	EXPECT_EQ(a->classify_live(block, table, 1), PT_LIVE_BREAK_BEFORE_MAKE);
+	EXPECT_EQ(x->classify_live(0x8000000000200083ULL, 0x5007, 1),
+		  PT_LIVE_WRITE_THEN_INVALIDATE);
+}
+
+/* ---- Operations ---- */
+
+static void map_largest_leaves_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+	u64 free0 = pmm_free_bytes();
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	/* 1G + 2M + 4K, each aligned: one leaf of each size. */
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), GiB(1) + MiB(2) + KiB(4), rw, 0), 0);
+	EXPECT(maps_to(&pt, VA0 + 0x1234, PA0 + 0x1234, 2));
+	EXPECT(maps_to(&pt, VA0 + GiB(1) + 0x5000, PA0 + GiB(1) + 0x5000, 1));
+	EXPECT(maps_to(&pt, VA0 + GiB(1) + MiB(2), PA0 + GiB(1) + MiB(2), 0));
+	EXPECT(!pt_translate(&pt, VA0 + GiB(1) + MiB(2) + KiB(4), &(struct pt_translation){ 0 }));
+	/* root, level 2, level 1 (for the 2M and the table), level 0 */
+	EXPECT_EQ(pt.tables, 4);
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+	EXPECT_EQ(pmm_free_bytes(), free0);
+}
+
+static void test_map_largest_leaves(void)
+{
+	each_format(map_largest_leaves_body);
+}
+
+static void forced_4k_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), GiB(1), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	/* root + level-2 + level-1 + 512 level-0 tables */
+	EXPECT_EQ(pt.tables, 3 + 512);
+	for (u64 off = 0; off < GiB(1); off += MiB(2) + KiB(4))
+		if (!maps_to(&pt, VA0 + off, PA0 + off, 0))
+			break;
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+}
+
+static void test_map_forced_4k(void)
+{
+	each_format(forced_4k_body);
+}
+
+static void split_collapse_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+	u64 probe = VA0 + MiB(700) + KiB(12);
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), GiB(1), rw, 0), 0);
+	EXPECT_EQ(pt.tables, 2);
+	/* A demand fault's split: only the path to one 4K, 1G -> 2M -> 4K. */
+	EXPECT_EQ(pt_split(&pt, probe, KiB(4), 0), 0);
+	EXPECT_EQ(pt.tables, 4);
+	EXPECT(maps_to(&pt, probe, PA0 + MiB(700) + KiB(12), 0));
+	EXPECT(maps_to(&pt, VA0 + MiB(100), PA0 + MiB(100), 1));
+	EXPECT(invariants_hold(&pt));
+	/* Uniform again: collapse 4K -> 2M -> 1G in one pass (post-order). */
+	EXPECT_EQ(pt_collapse(&pt, VA0, GiB(1)), 0);
+	EXPECT_EQ(pt.tables, 2);
+	EXPECT(maps_to(&pt, probe, PA0 + MiB(700) + KiB(12), 2));
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+}
+
+static void test_split_and_collapse(void)
+{
+	each_format(split_collapse_body);
+}
+
+static void no_collapse_when_mixed_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), MiB(2), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	/* One page with other permissions blocks the collapse. */
+	EXPECT_EQ(pt_protect(&pt, VA0 + KiB(8), KiB(4), ro), 0);
+	EXPECT_EQ(pt_collapse(&pt, VA0, MiB(2)), 0);
+	EXPECT(maps_to(&pt, VA0, PA0, 0));
+	EXPECT_EQ(pt.tables, 4);
+	pt_destroy(&pt);
+}
+
+static void test_collapse_refuses_mixed(void)
+{
+	each_format(no_collapse_when_mixed_body);
+}
+
+static void protect_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+	struct pt_translation t;
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), MiB(2), rw, 0), 0);
+	EXPECT_EQ(pt_protect(&pt, VA0 + KiB(4), KiB(4), ro), 0);
+	EXPECT(pt_translate(&pt, VA0 + KiB(4), &t));
+	EXPECT_EQ(t.attrs.prot, PT_READ);
+	EXPECT_EQ(t.level, 0);
+	EXPECT(pt_translate(&pt, VA0, &t));
+	EXPECT_EQ(t.attrs.prot, PT_READ | PT_WRITE);
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+}
+
+static void test_protect_splits_partial_block(void)
+{
+	each_format(protect_body);
+}
+
+static void reclaim_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+	u64 free0 = pmm_free_bytes();
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0 + KiB(4), pa_init(PA0), KiB(4), rw, 0), 0);
+	EXPECT_EQ(pt.tables, 4);
+	EXPECT_EQ(pt_unmap(&pt, VA0 + KiB(4), KiB(4)), 0);
+	/* Every level emptied is reclaimed, up to but not including the root. */
+	EXPECT_EQ(pt.tables, 1);
+	EXPECT_EQ(pmm_free_bytes(), free0 - PAGE_SIZE);
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+	EXPECT_EQ(pmm_free_bytes(), free0);
+}
+
+static void test_unmap_reclaims_every_level(void)
+{
+	each_format(reclaim_body);
+}
+
+static void partial_unmap_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), GiB(1), rw, 0), 0);
+	EXPECT_EQ(pt_unmap(&pt, VA0 + MiB(2) + KiB(4), KiB(4)), 0);
+	EXPECT(!pt_translate(&pt, VA0 + MiB(2) + KiB(4), &(struct pt_translation){ 0 }));
+	EXPECT(maps_to(&pt, VA0 + MiB(2), PA0 + MiB(2), 0));
+	EXPECT(maps_to(&pt, VA0 + MiB(2) + KiB(8), PA0 + MiB(2) + KiB(8), 0));
+	EXPECT(maps_to(&pt, VA0 + MiB(4), PA0 + MiB(4), 1));
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+}
+
+static void test_unmap_inside_block(void)
+{
+	each_format(partial_unmap_body);
+}
+
+static void bad_input_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0 + 1, pa_init(PA0), KiB(4), rw, 0), -2);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0 + 8), KiB(4), rw, 0), -2);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), 0, rw, 0), -2);
+	EXPECT_EQ(pt_map(&pt, 1ULL << fmt->va_bits, pa_init(PA0), KiB(4), rw, 0), -2);
+	EXPECT_EQ(pt_map(&pt, ~0ULL & ~0xfffULL, pa_init(PA0), KiB(8), rw, 0), -2);
+	EXPECT_EQ(pt.tables, 1);
+	pt_destroy(&pt);
+}
+
+static void test_bad_ranges_rejected(void)
+{
+	each_format(bad_input_body);
+}
+
+static void oom_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+	paddr_t hog[64];
+	unsigned n = 0;
+	int rc;
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	/* Leave the allocator with only a handful of pages. */
+	for (int order = PMM_MAX_ORDER; order >= 0; order--)
+		while (n < ARRAY_SIZE(hog) && pmm_free_bytes() > (PAGE_SIZE << order) + KiB(12) &&
+		       pa_addr(hog[n] = pmm_alloc_below((unsigned)order, ~0ULL)))
+			n++;
+	rc = pt_map(&pt, VA0, pa_init(PA0), MiB(64), rw, PT_MAP_MAX_LEVEL(0));
+	EXPECT_EQ(rc, -1);
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+	while (n--) {
+		struct page *p = pa_to_page(hog[n]);
+
+		pmm_free(hog[n], p->order);
+	}
+}
+
+static void test_out_of_memory_leaves_tree_consistent(void)
+{
+	each_format(oom_body);
+}
+
+static void test_invalidation_batched(void)
+{
+	struct pgtable pt;
+
+	harness_reset_memory();
+	EXPECT_EQ(pt_init(&pt, &arm64_s1_el2_format, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), MiB(2), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	host_tlb = (struct host_tlb_stats){ 0 };
+	/* 512 pages removed: one gather, one flush, not 512. */
+	EXPECT_EQ(pt_unmap(&pt, VA0, MiB(2)), 0);
+	EXPECT_EQ(host_tlb.range_flushes + host_tlb.full_flushes, 1);
+	/* A fresh map of empty entries needs no invalidation at all. */
+	host_tlb = (struct host_tlb_stats){ 0 };
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), MiB(2), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	EXPECT_EQ(host_tlb.range_flushes + host_tlb.full_flushes, 0);
+	EXPECT_EQ(host_tlb.publishes, 1);
+	pt_destroy(&pt);
+}
+
+KTAP_SUITE(suite_host_pgtable, "host-pgtable", KTAP_CASE(test_arm64_encoding),
+	   KTAP_CASE(test_x86_encoding), KTAP_CASE(test_live_change_rules),
+	   KTAP_CASE(test_map_largest_leaves), KTAP_CASE(test_map_forced_4k),
+	   KTAP_CASE(test_split_and_collapse), KTAP_CASE(test_collapse_refuses_mixed),
+	   KTAP_CASE(test_protect_splits_partial_block),
+	   KTAP_CASE(test_unmap_reclaims_every_level), KTAP_CASE(test_unmap_inside_block),
+	   KTAP_CASE(test_bad_ranges_rejected),
+	   KTAP_CASE(test_out_of_memory_leaves_tree_consistent),
+	   KTAP_CASE(test_invalidation_batched));
