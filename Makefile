@@ -38,13 +38,18 @@ KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 .PHONY: all clean distclean run test test-host debug deps format check-format
 all: $(ARCH_IMAGES)
 
+# V=1 shows every command.
+Q := $(if $(V),,@)
+
 $(BUILD)/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(if $(Q),@echo "  CC      $(ARCH) $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(ASFLAGS) -c $< -o $@
+	$(if $(Q),@echo "  AS      $(ARCH) $<")
+	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
 
 include mk/deps.mk
 include mk/host.mk

@@ -21,13 +21,6 @@ static const char *const protocol_names[] = {
 	[BOOT_MULTIBOOT2] = "Multiboot2",
 };
 
-static struct boot_info *saved_boot_info;
-
-const struct boot_info *boot_info(void)
-{
-	return saved_boot_info;
-}
-
 static void check_boot_info(struct boot_info *bi)
 {
 	if (bi->cmdline_truncated)
@@ -40,7 +33,6 @@ static void check_boot_info(struct boot_info *bi)
 
 __noreturn void kernel_main(struct boot_info *bi)
 {
-	saved_boot_info = bi;
 	arch_early_init(bi);
 	printf("granule: booting via %s at %s%u\n", protocol_names[bi->protocol],
 	       bi->entry_el ? "EL" : "ring ", bi->entry_el);

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel's own stage-1 tables, checked two ways: by reading the tables
+ * back through the engine, and by deliberate accesses that must fault.
+ */
+#include "arch/arch.h"
+#include "kernel/stack.h"
+#include "lib/ktap.h"
+#include "lib/string.h"
+#include "mm/kernel_image.h"
+#include "mm/kmap.h"
+#include "mm/pgtable.h"
+#include "mm/pmm.h"
+
+/* A scratch VA far from every region the kernel uses. */
+#define SCRATCH_VA 0x0000700000000000ULL
+
+static u64 data_word = 0x5ca1ab1e;
+static const u64 rodata_word = 0xc0ffee;
+
+static void returns_immediately(void)
+{
+}
+
+static bool translation(u64 va, struct pt_translation *t)
+{
+	return pt_translate(kmap_pgtable(), va, t);
+}
+
+static void expect_prot(u64 va, u32 prot)
+{
+	struct pt_translation t;
+
+	EXPECT(translation(va, &t));
+	EXPECT_EQ(t.attrs.prot & (PT_READ | PT_WRITE | PT_EXEC), prot);
+}
+
+static void expect_fault(u64 va, enum probe_access access, bool fault)
+{
+	struct probe_result r = arch_probe(va, access);
+
+	if (r.faulted != fault)
+		ktap_diag("access %d at 0x%llx: %s (%s)", access, (unsigned long long)va,
+			  r.faulted ? "faulted" : "did not fault", r.kind);
+	EXPECT(r.faulted == fault);
+	if (r.faulted)
+		EXPECT_EQ(r.fault_addr, va);
+}
+
+static void test_text_read_execute_only(void)
+{
+	u64 text = (u64)(uintptr_t)returns_immediately;
+
+	expect_prot(text, PT_READ | PT_EXEC);
+	expect_fault(text, PROBE_READ, false);
+	expect_fault(text, PROBE_EXEC, false);
+	expect_fault(text, PROBE_WRITE, true);
+}
+
+static void test_rodata_read_only(void)
+{
+	u64 ro = (u64)(uintptr_t)&rodata_word;
+
+	expect_prot(ro, PT_READ);
+	expect_fault(ro, PROBE_READ, false);
+	expect_fault(ro, PROBE_WRITE, true);
+	expect_fault(ALIGN_DOWN(ro, PAGE_SIZE), PROBE_EXEC, true);
+}
+
+static void test_data_never_executable(void)
+{
+	static u8 code_copy[64] __aligned(16);
+	u64 data = (u64)(uintptr_t)&data_word;
+
+	expect_prot(data, PT_READ | PT_WRITE);
+	expect_fault(data, PROBE_WRITE, false);
+	EXPECT_EQ(data_word, 0x5ca1ab1e);
+	/* Real code in a data page must still not run. */
+	memcpy(code_copy, (const void *)(uintptr_t)returns_immediately, sizeof(code_copy));
+	expect_fault((u64)(uintptr_t)code_copy, PROBE_EXEC, true);
+}
+
+static u64 addr(const void *symbol)
+{
+	return (u64)(uintptr_t)symbol;
+}
+
+static void test_sections_cover_image(void)
+{
+	EXPECT(addr(__text_start) < addr(__text_end) && addr(__text_end) <= addr(__rodata_start));
+	EXPECT(addr(__rodata_start) < addr(__rodata_end) &&
+	       addr(__rodata_end) <= addr(__data_start));
+	EXPECT(IS_ALIGNED(addr(__text_start) | addr(__rodata_start) | addr(__data_start),
+			  PAGE_SIZE));
+	expect_prot(addr(__rodata_end) - 8, PT_READ);
+	expect_prot(addr(__text_end) - 4, PT_READ | PT_EXEC);
+}
+
+static void test_boot_stack_guard_page(void)
+{
+	u64 guard = (u64)(uintptr_t)boot_stack;
+	struct pt_translation t;
+
+	EXPECT(!translation(guard, &t));
+	expect_fault(guard + 8, PROBE_READ, true);
+	expect_fault(guard + STACK_GUARD_SIZE, PROBE_READ, false);
+}
+
+static void test_secondary_stack_guard_page(void)
+{
+	u8 *top = kmap_stack_alloc();
+	u64 bottom = (u64)(uintptr_t)top - STACK_SIZE;
+
+	expect_fault(bottom, PROBE_WRITE, false);
+	expect_fault(bottom - 8, PROBE_READ, true);
+	EXPECT(bottom >= STACKS_BASE);
+}
+
+static void test_direct_map_aliases_ram(void)
+{
+	paddr_t pa = pmm_alloc(ORDER_4K);
+	u64 *direct = phys_to_virt(pa);
+	struct pt_translation t;
+
+	EXPECT_EQ((u64)(uintptr_t)direct, DIRECT_MAP_BASE + pa_addr(pa));
+	EXPECT(translation((u64)(uintptr_t)direct, &t));
+	EXPECT_EQ(pa_addr(t.pa), pa_addr(pa));
+	EXPECT_EQ(t.attrs.prot & (PT_WRITE | PT_EXEC), PT_WRITE);
+	direct[1] = 0x1234;
+	EXPECT_EQ(virt_to_phys(direct).value, pa_addr(pa));
+	expect_fault((u64)(uintptr_t)direct, PROBE_EXEC, true);
+	pmm_free(pa, ORDER_4K);
+}
+
+static void test_null_page_unmapped(void)
+{
+	expect_fault(0, PROBE_READ, true);
+	expect_fault(PAGE_SIZE, PROBE_WRITE, true);
+}
+
+/* A live change must reach the TLB: map, use, write-protect, unmap, reclaim. */
+static void test_live_changes_take_effect(void)
+{
+	struct pgtable *pt = (struct pgtable *)kmap_pgtable();
+	paddr_t pa = pmm_alloc(ORDER_4K);
+	struct pt_attrs rw = { PT_READ | PT_WRITE, PT_MEM_NORMAL };
+	struct pt_attrs ro = { PT_READ, PT_MEM_NORMAL };
+	u64 tables0 = pt->tables;
+
+	EXPECT_EQ(pt_map(pt, SCRATCH_VA, pa, PAGE_SIZE, rw, 0), 0);
+	expect_fault(SCRATCH_VA, PROBE_WRITE, false);
+	EXPECT_EQ(pt_protect(pt, SCRATCH_VA, PAGE_SIZE, ro), 0);
+	expect_fault(SCRATCH_VA, PROBE_WRITE, true);
+	expect_fault(SCRATCH_VA, PROBE_READ, false);
+	EXPECT_EQ(pt_unmap(pt, SCRATCH_VA, PAGE_SIZE), 0);
+	expect_fault(SCRATCH_VA, PROBE_READ, true);
+	/* Every table the scratch page needed is reclaimed again. */
+	EXPECT_EQ(pt->tables, tables0);
+	pmm_free(pa, ORDER_4K);
+}
+
+static void test_direct_map_uses_blocks(void)
+{
+	struct pt_translation t;
+	u64 big = 0;
+
+	/* Any RAM large and aligned enough must be mapped with 2M or 1G leaves. */
+	for (u64 off = 0; off < GiB(4) && !big; off += MiB(2))
+		if (translation(DIRECT_MAP_BASE + GiB(1) + off, &t) && t.level >= 1)
+			big = t.level;
+	for (u64 off = 0; off < GiB(4) && !big; off += MiB(2))
+		if (translation(DIRECT_MAP_BASE + off, &t) && t.level >= 1)
+			big = t.level;
+	EXPECT(big >= 1);
+}
+
+static void test_dump(void)
+{
+	pt_dump(kmap_pgtable(), (u64)(uintptr_t)__image_start,
+		ALIGN_UP((u64)(uintptr_t)__image_end, PAGE_SIZE) -
+			(u64)(uintptr_t)__image_start);
+	EXPECT(kmap_pgtable()->tables > 1);
+}
+
+KTAP_SUITE(suite_kpt, "kpt", KTAP_CASE(test_text_read_execute_only),
+	   KTAP_CASE(test_rodata_read_only), KTAP_CASE(test_data_never_executable),
+	   KTAP_CASE(test_sections_cover_image), KTAP_CASE(test_boot_stack_guard_page),
+	   KTAP_CASE(test_secondary_stack_guard_page), KTAP_CASE(test_direct_map_aliases_ram),
+	   KTAP_CASE(test_null_page_unmapped), KTAP_CASE(test_live_changes_take_effect),
+	   KTAP_CASE(test_direct_map_uses_blocks), KTAP_CASE(test_dump));
