@@ -146,6 +146,21 @@ static paddr_t table_alloc(struct pgtable *pt, unsigned level, unsigned order)
 
 /* ---- Entry updates ---- */
 
+#ifdef HOST_TEST
+/* The host harness observes every store to a reachable entry (BBM rule checker). */
+void host_observe_store(const struct pgtable *pt, const struct pt_entry *e, u64 new);
+#else
+static inline void host_observe_store(const struct pgtable *pt, const struct pt_entry *e, u64 new)
+{
+}
+#endif
+
+static void store_entry(const struct pgtable *pt, struct pt_entry *e, u64 new)
+{
+	host_observe_store(pt, e, new);
+	WRITE_ONCE(*e->ptep, new);
+}
+
 static void count_change(struct pt_entry *e, bool was_valid, bool is_valid)
 {
 	if (was_valid != is_valid)
@@ -169,13 +184,13 @@ static void set_entry(struct pt_walk *w, struct pt_entry *e, u64 new)
 	if (was_valid && is_valid &&
 	    pt->fmt->classify_live(old, new, e->level) == PT_LIVE_BREAK_BEFORE_MAKE) {
 		/* Break: no CPU may hold both translations at once (Arm ARM D8.16.1). */
-		WRITE_ONCE(*e->ptep, 0);
+		store_entry(pt, e, 0);
 		gather_add_range(&w->gather, e->va, span, e->level);
 		gather_flush(&w->gather);
 		/* Make: only after the invalidation has completed everywhere. */
-		WRITE_ONCE(*e->ptep, new);
+		store_entry(pt, e, new);
 	} else {
-		WRITE_ONCE(*e->ptep, new);
+		store_entry(pt, e, new);
 		if (was_valid)
 			gather_add_range(&w->gather, e->va, span, e->level);
 	}

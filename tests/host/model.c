@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "tests/host/model.h"
+#include "tests/host/harness.h"
+#include "lib/ktap.h"
+#include "mm/kmap.h"
+
+#define TLB_SLOTS 512
+#define WALK_SLOTS 512
+
+struct tlb_entry {
+	bool valid;
+	u64 va; /* start of the leaf's span */
+	unsigned level;
+	u64 leaf; /* the descriptor as the walker read it */
+};
+
+struct walk_entry {
+	bool valid;
+	u64 va; /* any address the cached table translates */
+	unsigned level; /* level of the table pointed to */
+	u64 table_pa;
+};
+
+struct model_cpu {
+	struct tlb_entry tlb[TLB_SLOTS];
+	struct walk_entry walk[WALK_SLOTS];
+	unsigned next_tlb, next_walk;
+};
+
+/* An entry made invalid whose invalidation has not been seen yet. */
+struct pending_break {
+	u64 slot; /* the entry's index in the arena */
+	u64 va, size;
+};
+
+static struct model_cpu cpus[MODEL_CPUS];
+/*
+ * Pending breaks: a list by VA for the invalidations to retire, and a shadow
+ * of the arena (one word per entry slot, committed lazily) holding the
+ * translation other CPUs may still hold until then.
+ */
+static struct pending_break *breaks;
+static size_t nr_breaks, cap_breaks;
+static u64 *shadow;
+static unsigned violations, bbm_level_cfg;
+static bool arm_rules_cfg;
+struct model_stats model_stats;
+
+void model_reset(unsigned bbm_level, bool arm_rules)
+{
+	arm_rules_cfg = arm_rules;
+	for (unsigned c = 0; c < MODEL_CPUS; c++)
+		cpus[c] = (struct model_cpu){ 0 };
+	if (shadow)
+		munmap(shadow, ARENA_SIZE);
+	shadow = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (shadow == MAP_FAILED)
+		abort();
+	nr_breaks = 0;
+	violations = 0;
+	bbm_level_cfg = bbm_level;
+	model_stats = (struct model_stats){ 0 };
+}
+
+static bool overlaps(u64 a, u64 asize, u64 b, u64 bsize)
+{
+	return a < b + bsize && b < a + asize;
+}
+
+/* ---- Invalidation: the only way cached state goes away ---- */
+
+static void drop_range(u64 va, u64 size)
+{
+	for (unsigned c = 0; c < MODEL_CPUS; c++) {
+		for (unsigned i = 0; i < TLB_SLOTS; i++) {
+			struct tlb_entry *t = &cpus[c].tlb[i];
+
+			if (t->valid && overlaps(t->va, pt_level_size(t->level), va, size))
+				t->valid = false;
+		}
+		/* A by-VA invalidation (not leaf-only) also drops cached walks for va. */
+		for (unsigned i = 0; i < WALK_SLOTS; i++) {
+			struct walk_entry *w = &cpus[c].walk[i];
+
+			if (w->valid && w->va >= va && w->va < va + size)
+				w->valid = false;
+		}
+	}
+	/* Invalidated breaks are complete: the entry may now be made anything. */
+	for (size_t i = 0; i < nr_breaks;) {
+		if (overlaps(breaks[i].va, breaks[i].size, va, size)) {
+			shadow[breaks[i].slot] = 0;
+			breaks[i] = breaks[--nr_breaks];
+		} else {
+			i++;
+		}
+	}
+}
+
+static void model_flush_range(const struct pgtable *pt, u64 va, u64 size, unsigned level)
+{
+	model_stats.range_flushes++;
+	drop_range(va, size);
+}
+
+static void model_flush_all(const struct pgtable *pt)
+{
+	model_stats.full_flushes++;
+	drop_range(0, ~0ULL);
+}
+
+static void model_publish(const struct pgtable *pt)
+{
+}
+
+const struct pt_regime model_regime = {
+	.name = "model TLB",
+	.flush_range = model_flush_range,
+	.flush_all = model_flush_all,
+	.publish = model_publish,
+};
+
+/* ---- Simulated accesses ---- */
+
+void model_touch(const struct pgtable *pt, unsigned cpu, u64 va)
+{
+	struct model_cpu *m = &cpus[cpu];
+	const struct pt_format *fmt = pt->fmt;
+	paddr_t table = pt->root;
+
+	for (unsigned level = fmt->levels - 1;; level--) {
+		unsigned n = level == fmt->levels - 1 ? PT_ENTRIES * fmt->root_pages : PT_ENTRIES;
+		u64 e = ((const u64 *)phys_to_virt(table))[(va >> pt_level_shift(level)) & (n - 1)];
+
+		if (!pt_entry_valid(fmt, e))
+			return;
+		if (!pt_entry_is_table(fmt, e, level)) {
+			m->tlb[m->next_tlb++ % TLB_SLOTS] = (struct tlb_entry){
+				true, ALIGN_DOWN(va, pt_level_size(level)), level, e
+			};
+			return;
+		}
+		table = pt_entry_pa(fmt, e);
+		m->walk[m->next_walk++ % WALK_SLOTS] =
+			(struct walk_entry){ true, va, level - 1, pa_addr(table) };
+	}
+}
+
+/* The table at level on va's path now, or 0 if the path ends above it. */
+static u64 table_on_path(const struct pgtable *pt, u64 va, unsigned want)
+{
+	const struct pt_format *fmt = pt->fmt;
+	paddr_t table = pt->root;
+
+	for (unsigned level = fmt->levels - 1; level > want; level--) {
+		unsigned n = level == fmt->levels - 1 ? PT_ENTRIES * fmt->root_pages : PT_ENTRIES;
+		u64 e = ((const u64 *)phys_to_virt(table))[(va >> pt_level_shift(level)) & (n - 1)];
+
+		if (!pt_entry_is_table(fmt, e, level))
+			return 0;
+		table = pt_entry_pa(fmt, e);
+	}
+	return pa_addr(table);
+}
+
+static unsigned report(unsigned stale, const char *what, unsigned cpu, u64 va)
+{
+	if (stale < 4)
+		ktap_diag("cpu %u: stale %s for 0x%llx", cpu, what, va);
+	return stale + 1;
+}
+
+unsigned model_stale(const struct pgtable *pt)
+{
+	unsigned stale = 0;
+
+	for (unsigned c = 0; c < MODEL_CPUS; c++) {
+		for (unsigned i = 0; i < TLB_SLOTS; i++) {
+			const struct tlb_entry *t = &cpus[c].tlb[i];
+			struct pt_translation now;
+
+			if (!t->valid)
+				continue;
+			/* The cached leaf must still be what a fresh walk finds. */
+			if (!pt_translate(pt, t->va, &now) || now.level != t->level ||
+			    pa_addr(now.pa) != pa_addr(pt_entry_pa(pt->fmt, t->leaf)) ||
+			    now.attrs.prot != pt_decode_attrs(pt->fmt, t->leaf).prot ||
+			    now.attrs.memtype != pt_decode_attrs(pt->fmt, t->leaf).memtype)
+				stale = report(stale, "TLB entry", c, t->va);
+		}
+		for (unsigned i = 0; i < WALK_SLOTS; i++) {
+			const struct walk_entry *w = &cpus[c].walk[i];
+
+			if (w->valid && table_on_path(pt, w->va, w->level) != w->table_pa)
+				stale = report(stale, "walk-cache entry", c, w->va);
+		}
+	}
+	return stale;
+}
+
+unsigned model_bbm_violations(void)
+{
+	return violations;
+}
+
+/* ---- Break-before-make checker ---- */
+
+/*
+ * Arm ARM D8.16.1: a change between two valid descriptors needs a break when
+ * it changes the output address, the memory attributes or shareability, or
+ * the size of the translation (table <-> block). FEAT_BBM level 1 and 2 relax
+ * only the size change (level 2 without the nT step). Written from the rule,
+ * not shared with the engine's own classification.
+ */
+static bool needs_break(const struct pt_format *fmt, u64 old, u64 new, unsigned level)
+{
+	bool size_change = pt_entry_is_table(fmt, old, level) != pt_entry_is_table(fmt, new, level);
+	bool same_oa = pa_addr(pt_entry_pa(fmt, old)) == pa_addr(pt_entry_pa(fmt, new));
+	bool same_type = pt_decode_attrs(fmt, old).memtype == pt_decode_attrs(fmt, new).memtype;
+	bool same_shareability = ((old ^ new) & (3ULL << 8)) == 0;
+
+	if (!arm_rules_cfg)
+		return false; /* x86 formats: write then invalidate (SDM 4.10.4) */
+	if (size_change)
+		return bbm_level_cfg < 2;
+	return !same_oa || !same_type || !same_shareability;
+}
+
+static void violation(const char *what, u64 va)
+{
+	if (violations < 4)
+		ktap_diag("break-before-make violation at 0x%llx: %s", va, what);
+	violations++;
+}
+
+static u64 slot_of(const u64 *ptep)
+{
+	return (pa_addr(virt_to_phys(ptep)) - ARENA_PA) / sizeof(u64);
+}
+
+static void record_break(const struct pt_entry *e, u64 old)
+{
+	if (nr_breaks == cap_breaks) {
+		cap_breaks = cap_breaks ? cap_breaks * 2 : 4096;
+		breaks = realloc(breaks, cap_breaks * sizeof(*breaks));
+		if (!breaks)
+			abort();
+	}
+	breaks[nr_breaks++] =
+		(struct pending_break){ slot_of(e->ptep), e->va, pt_level_size(e->level) };
+	shadow[slot_of(e->ptep)] = old;
+}
+
+void host_observe_store(const struct pgtable *pt, const struct pt_entry *e, u64 new);
+void host_observe_store(const struct pgtable *pt, const struct pt_entry *e, u64 new)
+{
+	const struct pt_format *fmt = pt->fmt;
+	u64 old = *e->ptep;
+	bool was = pt_entry_valid(fmt, old), is = pt_entry_valid(fmt, new);
+	u64 *held;
+
+	model_stats.stores++;
+	if (pt->regime != &model_regime || !shadow)
+		return;
+	if (was && is && needs_break(fmt, old, new, e->level))
+		violation("valid-to-valid change that needs a break written directly", e->va);
+	if (was && !is)
+		record_break(e, old);
+	held = &shadow[slot_of(e->ptep)];
+	if (!was && is && *held) {
+		/* Other CPUs may still hold the old translation: the new one must be compatible. */
+		if (needs_break(fmt, *held, new, e->level))
+			violation("entry made valid again before the invalidation of its break",
+				  e->va);
+		*held = 0;
+	}
+}

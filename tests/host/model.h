@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A model of what real CPUs may cache, to catch what no emulator here does:
+ *  - per simulated CPU, a TLB of leaf translations and a walk cache of table
+ *    pointers, filled by simulated accesses and emptied only by the engine's
+ *    own invalidations (the regime below);
+ *  - a break-before-make checker that sees every store to a reachable entry
+ *    and applies the Arm ARM rules independently of the engine's own
+ *    classification.
+ */
+#ifndef TESTS_HOST_MODEL_H
+#define TESTS_HOST_MODEL_H
+
+#include "mm/pgtable.h"
+
+#define MODEL_CPUS 4
+
+/* The regime whose invalidations the model sees. */
+extern const struct pt_regime model_regime;
+
+/*
+ * Forgets every cached translation and violation. With arm_rules, stores are
+ * checked against the Arm break-before-make rules for FEAT_BBM bbm_level (0-2).
+ */
+void model_reset(unsigned bbm_level, bool arm_rules);
+/* CPU cpu accesses va: caches the leaf translation and the tables on its path. */
+void model_touch(const struct pgtable *pt, unsigned cpu, u64 va);
+/*
+ * Counts cached translations that differ from the tables now (stale TLB or
+ * walk-cache entries), printing the first few as KTAP diagnostics.
+ */
+unsigned model_stale(const struct pgtable *pt);
+/* Break-before-make violations seen since model_reset(). */
+unsigned model_bbm_violations(void);
+/* Invalidation counts, for tests on batching. */
+struct model_stats {
+	u64 range_flushes, full_flushes, stores;
+};
+extern struct model_stats model_stats;
+
+#endif
