@@ -108,6 +108,15 @@ struct pt_format {
 extern const struct pt_format arm64_s1_el2_format;
 extern const struct pt_format x86_64_4level_format;
 extern const struct pt_format x86_64_5level_format;
+extern const struct pt_format x86_64_ept4_format; /* Intel EPT, 4-level walk */
+extern const struct pt_format x86_64_npt_format; /* AMD NPT (long-mode format, U=1) */
+
+/*
+ * arm64 stage 2 for an IPA size: the fewest levels, folding the first into up
+ * to 16 concatenated root tables where the architecture allows (D8.2.7).
+ * Returns -1 for an IPA size the 4K granule cannot describe.
+ */
+int arm64_s2_format_init(struct pt_format *fmt, unsigned ipa_bits);
 
 /* Makes table stores so far visible to this and other CPUs' table walkers. */
 void arch_pt_publish(void);

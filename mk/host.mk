@@ -15,14 +15,15 @@ PRINTF_RENAME := -Dvsnprintf=gr_vsnprintf -Dsnprintf=gr_snprintf -Dprintf=gr_pri
 
 $(HOST_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+	$(if $(Q),@echo "  HOSTCC  $<")
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
 $(HOST_BUILD)/lib/printf_renamed.o: lib/printf.c
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -fno-builtin $(PRINTF_RENAME) -c $< -o $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -fno-builtin $(PRINTF_RENAME) -c $< -o $@
 
 $(HOST_BUILD)/host-tests: $(HOST_OBJS)
-	$(HOST_CC) $(HOST_CFLAGS) $^ -o $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $^ -o $@
 
 .PHONY: test-host
 test-host: $(HOST_BUILD)/host-tests

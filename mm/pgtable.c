@@ -288,10 +288,16 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 	return 0;
 }
 
+/* One past the highest address the tables can translate. */
+static u64 address_limit(const struct pgtable *pt)
+{
+	return 1ULL << pt->fmt->va_bits;
+}
+
 static int walk(struct pgtable *pt, struct pt_walk *w, u64 va, u64 size,
 		const struct pt_visitor *visitor)
 {
-	u64 limit = pt_level_size(root_level(pt->fmt)) * entries_at(pt, root_level(pt->fmt));
+	u64 limit = address_limit(pt);
 	unsigned long flags;
 	int rc;
 
@@ -593,10 +599,9 @@ int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_reg
 
 void pt_destroy(struct pgtable *pt)
 {
-	u64 limit = pt_level_size(root_level(pt->fmt)) * entries_at(pt, root_level(pt->fmt));
 	unsigned order = pt->fmt->root_pages > 1 ? __builtin_ctz(pt->fmt->root_pages) : 0;
 
-	pt_unmap(pt, 0, limit);
+	pt_unmap(pt, 0, address_limit(pt));
 	BUG_ON(pa_to_page(pt->root)->pt_valid != 0);
 	pa_to_page(pt->root)->state = PAGE_ALLOCATED_HEAD;
 	pmm_free(pt->root, order);

@@ -34,19 +34,24 @@ static unsigned arm_level(unsigned level)
 }
 
 /*
- * Arm ARM D8.16.1 (DDI 0487J.a "Using break-before-make when updating
- * translation table entries"): break-before-make is required when a change
- * alters the memory type, shareability, output address, or block size
- * (table <-> block) of a translation another CPU may be using. Permission,
- * AF and software-bit changes may be written directly, then invalidated.
+ * Break-before-make is required when a change alters the output address, the
+ * memory attributes or shareability, or the size of the translation (table
+ * <-> block) of an entry another CPU may be using; permission, AF and
+ * software-bit changes may be written directly, then invalidated (Arm ARM
+ * DDI 0487J.a D8.16.1 "Using break-before-make when updating translation
+ * table entries"). attr_mask is where the format keeps memory attributes.
  */
-static enum pt_live_change arm64_classify_live(u64 old, u64 new, unsigned level)
+static enum pt_live_change arm64_classify(u64 old, u64 new, u64 attr_mask)
 {
-	const u64 needs_break = DESC_OA_48 | DESC_ATTRINDX_MASK | (3ULL << 8) | DESC_TABLE;
+	const u64 needs_break = DESC_OA_48 | attr_mask | DESC_SH_INNER | DESC_TABLE;
 
-	(void)level;
 	return ((old ^ new) & needs_break) ? PT_LIVE_BREAK_BEFORE_MAKE
 					   : PT_LIVE_WRITE_THEN_INVALIDATE;
+}
+
+static enum pt_live_change s1_classify_live(u64 old, u64 new, unsigned level)
+{
+	return arm64_classify(old, new, DESC_ATTRINDX_MASK);
 }
 
 const struct pt_format arm64_s1_el2_format = {
@@ -84,5 +89,78 @@ const struct pt_format arm64_s1_el2_format = {
 		[PT_MEM_DEVICE] = DESC_ATTRINDX(MAIR_IDX_DEVICE),
 	},
 	.arch_level = arm_level,
-	.classify_live = arm64_classify_live,
+	.classify_live = s1_classify_live,
 };
+
+/* ---- Stage 2 (D8.3.2: stage 2 block and page descriptors) ---- */
+
+#define S2_MEMATTR(x) ((u64)(x) << 2) /* MemAttr[3:0], FEAT_S2FWB off */
+#define S2_MEMATTR_MASK GENMASK(5, 2)
+#define S2_MEMATTR_NORMAL_WB S2_MEMATTR(0xf) /* outer WB, inner WB */
+#define S2_MEMATTR_NORMAL_NC S2_MEMATTR(0x5) /* outer NC, inner NC */
+#define S2_MEMATTR_DEVICE_NGNRE S2_MEMATTR(0x1)
+#define S2AP_READ BIT(6)
+#define S2AP_WRITE BIT(7)
+#define S2_XN BIT(54) /* XN[1]: not executable at EL1 or EL0 */
+/* At most 16 concatenated tables at the initial lookup level (D8.2.7, VTCR_EL2.SL0). */
+#define S2_MAX_CONCAT 16
+
+static enum pt_live_change s2_classify_live(u64 old, u64 new, unsigned level)
+{
+	return arm64_classify(old, new, S2_MEMATTR_MASK);
+}
+
+static const struct pt_format arm64_s2_template = {
+	.name = "arm64 stage-2 4K",
+	.leaf_levels = BIT(0) | BIT(1) | BIT(2),
+	.oa_mask = DESC_OA_48,
+	.valid_mask = DESC_VALID,
+	.type_mask = DESC_VALID | DESC_TABLE,
+	.table_type = DESC_VALID | DESC_TABLE,
+	.table_bits = DESC_VALID | DESC_TABLE,
+	.page_bits = DESC_VALID | DESC_PAGE,
+	.block_bits = DESC_VALID,
+	.leaf_always = DESC_AF | DESC_SH_INNER,
+	.prot_bits = {
+		[0] = { S2AP_READ, 0 },
+		[1] = { S2AP_WRITE, 0 },
+		[2] = { 0, S2_XN },
+		[7] = { DESC_SW0, 0 },
+		[8] = { DESC_SW1, 0 },
+	},
+	.memtype_mask = S2_MEMATTR_MASK,
+	.memtype_bits = {
+		[PT_MEM_NORMAL] = S2_MEMATTR_NORMAL_WB,
+		[PT_MEM_NORMAL_NC] = S2_MEMATTR_NORMAL_NC,
+		[PT_MEM_DEVICE] = S2_MEMATTR_DEVICE_NGNRE,
+	},
+	.arch_level = arm_level,
+	.classify_live = s2_classify_live,
+};
+
+/* Bits the root level resolves when the tables have levels levels. */
+static unsigned root_bits(unsigned ipa_bits, unsigned levels)
+{
+	return ipa_bits - (PAGE_SHIFT + PT_INDEX_BITS * (levels - 1));
+}
+
+int arm64_s2_format_init(struct pt_format *fmt, unsigned ipa_bits)
+{
+	unsigned levels = 1;
+
+	if (ipa_bits < 25 || ipa_bits > 48)
+		return -1;
+	/* The fewest levels whose root fits one table... */
+	while (root_bits(ipa_bits, levels) > PT_INDEX_BITS)
+		levels++;
+	/* ...or one level fewer when up to 16 concatenated tables can serve as root. */
+	if (levels > 2 && root_bits(ipa_bits, levels - 1) <= PT_INDEX_BITS + 4)
+		levels--;
+	*fmt = arm64_s2_template;
+	fmt->levels = levels;
+	fmt->va_bits = ipa_bits;
+	fmt->root_pages = root_bits(ipa_bits, levels) > PT_INDEX_BITS
+				  ? 1u << (root_bits(ipa_bits, levels) - PT_INDEX_BITS)
+				  : 1;
+	return 0;
+}

@@ -42,13 +42,13 @@ static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
  * With the power-on PAT (SDM 11.12.4: PA0 WB, PA1 WT, PA2 UC-, PA3 UC):
  * PWT=PCD=0 selects WB, PCD selects UC-, PWT|PCD selects UC.
  */
-#define X86_PAGING_FORMAT(levels_, va_bits_, name_)                                     \
+#define X86_PAGING_FORMAT(levels_, va_bits_, name_, leaf_always_)                       \
 	{                                                                               \
 		.name = name_, .levels = levels_, .va_bits = va_bits_, .root_pages = 1, \
 		.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = PTE_OA,             \
 		.valid_mask = PTE_P, .type_mask = PTE_PS, .table_type = 0,              \
 		.table_bits = PTE_P | PTE_RW | PTE_US, .page_bits = 0,                  \
-		.block_bits = PTE_PS, .leaf_always = PTE_P,                             \
+		.block_bits = PTE_PS, .leaf_always = leaf_always_,                      \
 		.prot_bits = {                                                          \
 			[0] = { 0, 0 },                                                 \
 			[1] = { PTE_RW, 0 },                                            \
@@ -69,5 +69,61 @@ static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
 		.arch_level = x86_level, .classify_live = x86_classify_live,            \
 	}
 
-const struct pt_format x86_64_4level_format = X86_PAGING_FORMAT(4, 48, "x86-64 4-level");
-const struct pt_format x86_64_5level_format = X86_PAGING_FORMAT(5, 57, "x86-64 5-level");
+const struct pt_format x86_64_4level_format = X86_PAGING_FORMAT(4, 48, "x86-64 4-level", PTE_P);
+const struct pt_format x86_64_5level_format = X86_PAGING_FORMAT(5, 57, "x86-64 5-level", PTE_P);
+/*
+ * AMD NPT uses the long-mode format; every guest access is checked as a user
+ * access, so leaves (and tables) carry U=1 (APM Vol. 2, 15.25.5).
+ */
+const struct pt_format x86_64_npt_format =
+	X86_PAGING_FORMAT(4, 48, "AMD NPT 4-level", PTE_P | PTE_US);
+
+/* ---- Intel EPT (SDM Vol. 3C, 29.3.2, tables 29-1 to 29-6) ---- */
+
+#define EPT_R BIT(0)
+#define EPT_W BIT(1)
+#define EPT_X BIT(2)
+#define EPT_MEMTYPE(t) ((u64)(t) << 3) /* leaves only */
+#define EPT_MEMTYPE_MASK GENMASK(5, 3)
+#define EPT_MT_UC 0
+#define EPT_MT_WC 1
+#define EPT_MT_WB 6
+#define EPT_PS BIT(7)
+#define EPT_A BIT(8)
+#define EPT_D BIT(9)
+#define EPT_SW0 BIT(11) /* ignored by the processor */
+#define EPT_SW1 BIT(52)
+
+const struct pt_format x86_64_ept4_format = {
+	.name = "Intel EPT 4-level",
+	.levels = 4,
+	.va_bits = 48,
+	.root_pages = 1,
+	.leaf_levels = BIT(0) | BIT(1) | BIT(2),
+	.oa_mask = PTE_OA,
+	/* Not present iff bits 2:0 are all clear (29.3.2). */
+	.valid_mask = EPT_R | EPT_W | EPT_X,
+	.type_mask = EPT_PS,
+	.table_type = 0,
+	.table_bits = EPT_R | EPT_W | EPT_X,
+	.page_bits = 0,
+	.block_bits = EPT_PS,
+	.leaf_always = 0,
+	.prot_bits = {
+		[0] = { EPT_R, 0 },
+		[1] = { EPT_W, 0 },
+		[2] = { EPT_X, 0 },
+		[5] = { EPT_A, 0 },
+		[6] = { EPT_D, 0 },
+		[7] = { EPT_SW0, 0 },
+		[8] = { EPT_SW1, 0 },
+	},
+	.memtype_mask = EPT_MEMTYPE_MASK,
+	.memtype_bits = {
+		[PT_MEM_NORMAL] = EPT_MEMTYPE(EPT_MT_WB),
+		[PT_MEM_NORMAL_NC] = EPT_MEMTYPE(EPT_MT_WC),
+		[PT_MEM_DEVICE] = EPT_MEMTYPE(EPT_MT_UC),
+	},
+	.arch_level = x86_level,
+	.classify_live = x86_classify_live,
+};

@@ -374,3 +374,99 @@ KTAP_SUITE(suite_host_pgtable, "host-pgtable", KTAP_CASE(test_arm64_encoding),
 	   KTAP_CASE(test_bad_ranges_rejected),
 	   KTAP_CASE(test_out_of_memory_leaves_tree_consistent),
 	   KTAP_CASE(test_invalidation_batched));
+
+/* ---- The guest formats ---- */
+
+static void test_arm64_stage2_geometry(void)
+{
+	struct pt_format f;
+
+	/* 40-bit IPA: 3 levels from Arm level 1, 2 concatenated root tables (VTCR SL0=1). */
+	EXPECT_EQ(arm64_s2_format_init(&f, 40), 0);
+	EXPECT_EQ(f.levels, 3);
+	EXPECT_EQ(f.root_pages, 2);
+	/* 48-bit: 4 levels, one root table. 44-bit: 32 tables would be needed at level 1: 4 levels. */
+	EXPECT_EQ(arm64_s2_format_init(&f, 48), 0);
+	EXPECT(f.levels == 4 && f.root_pages == 1);
+	EXPECT_EQ(arm64_s2_format_init(&f, 44), 0);
+	EXPECT(f.levels == 4 && f.root_pages == 1);
+	EXPECT_EQ(arm64_s2_format_init(&f, 42), 0);
+	EXPECT(f.levels == 3 && f.root_pages == 8);
+	/* 32-bit: start at Arm level 2 with 4 concatenated tables. */
+	EXPECT_EQ(arm64_s2_format_init(&f, 32), 0);
+	EXPECT(f.levels == 2 && f.root_pages == 4);
+	EXPECT_EQ(arm64_s2_format_init(&f, 52), -1);
+}
+
+static void test_arm64_stage2_encoding(void)
+{
+	struct pt_format f;
+	const struct pt_attrs rwx = { PT_READ | PT_WRITE | PT_EXEC, PT_MEM_NORMAL };
+
+	arm64_s2_format_init(&f, 40);
+	/* Page: 0b11, MemAttr 0b1111 <<2, S2AP RW bits 7:6, SH IS, AF. */
+	EXPECT_EQ(pt_encode_leaf(&f, pa_init(0x80001000), rwx, 0), 0x00000000800017ffULL);
+	/* Read-only, not executable: XN (bit 54), S2AP = 0b01 (read-only). */
+	EXPECT_EQ(pt_encode_leaf(&f, pa_init(0x80001000), ro, 0), 0x004000008000177fULL);
+	/* Device-nGnRE MemAttr 0b0001, 2M block. */
+	EXPECT_EQ(pt_encode_leaf(&f, pa_init(0x80200000), dev, 1), 0x00400000802007c5ULL);
+	EXPECT_EQ(pt_decode_attrs(&f, 0x004000008000177fULL).prot, PT_READ);
+}
+
+static void test_ept_encoding(void)
+{
+	const struct pt_format *f = &x86_64_ept4_format;
+	const struct pt_attrs rwx = { PT_READ | PT_WRITE | PT_EXEC, PT_MEM_NORMAL };
+
+	/* R|W|X, memory type WB (6) in bits 5:3. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rwx, 0), 0x0000000000001037ULL);
+	/* 1G leaf: PS bit 7. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(GiB(1)), rwx, 2), 0x00000000400000b7ULL);
+	/* UC device memory, read-write. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0xfee00000), dev, 0), 0x00000000fee00003ULL);
+	EXPECT_EQ(pt_encode_table(f, pa_init(0x5000)), 0x0000000000005007ULL);
+	/* Write-only-free "not present": all of bits 2:0 clear. */
+	EXPECT(!pt_entry_valid(f, 0x0000000000001030ULL));
+	EXPECT_EQ(pt_decode_attrs(f, 0x0000000000001037ULL).prot, PT_READ | PT_WRITE | PT_EXEC);
+}
+
+static void test_npt_encoding(void)
+{
+	const struct pt_format *f = &x86_64_npt_format;
+
+	/* P|RW|US, NX for non-executable guest memory. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rw, 0), 0x8000000000001007ULL);
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(GiB(1)), rw, 2), 0x8000000040000087ULL);
+}
+
+static void guest_formats_body(const struct pt_format *fmt)
+{
+	struct pgtable pt;
+	u64 top = (1ULL << fmt->va_bits) - GiB(1);
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, top, pa_init(PA0), GiB(1), rw, 0), 0);
+	EXPECT_EQ(pt_split(&pt, top + KiB(4), KiB(4), 0), 0);
+	EXPECT(maps_to(&pt, top + KiB(4), PA0 + KiB(4), 0));
+	EXPECT_EQ(pt_map(&pt, top + GiB(1), pa_init(PA0), KiB(4), rw, 0), -2);
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+}
+
+static void test_guest_formats_whole_ipa_space(void)
+{
+	static struct pt_format s2_40, s2_32;
+
+	arm64_s2_format_init(&s2_40, 40);
+	arm64_s2_format_init(&s2_32, 32);
+	const struct pt_format *const guest[] = { &s2_40, &s2_32, &x86_64_ept4_format,
+						  &x86_64_npt_format, &x86_64_5level_format };
+	for (unsigned i = 0; i < ARRAY_SIZE(guest); i++) {
+		harness_reset_memory();
+		guest_formats_body(guest[i]);
+	}
+}
+
+KTAP_SUITE(suite_host_formats, "host-formats", KTAP_CASE(test_arm64_stage2_geometry),
+	   KTAP_CASE(test_arm64_stage2_encoding), KTAP_CASE(test_ept_encoding),
+	   KTAP_CASE(test_npt_encoding), KTAP_CASE(test_guest_formats_whole_ipa_space));
