@@ -33,6 +33,7 @@ void smp_init(struct boot_info *bi)
 	unsigned found = arch_smp_discover(bi);
 	u64 start;
 
+	__atomic_store_n(&this_cpu()->online, true, __ATOMIC_RELEASE);
 	ipis_ready = true;
 	nr_cpus = MIN(found, kopt.max_cpus);
 	printf("smp: %u CPUs described by firmware, starting %u\n", found, nr_cpus);

@@ -4,9 +4,9 @@ HOST_BUILD := build/host
 HOST_CC ?= cc
 HOST_CFLAGS := -std=gnu11 -O1 -g -I. -DHOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -fno-strict-aliasing -MMD -MP
-HOST_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c lib/ktap.c lib/parse.c \
+HOST_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c lib/ktap.c lib/parse.c lib/memzero.c \
 	kernel/cmdline.c arch/arm64/pt_format.c arch/x86_64/pt_format.c \
-	$(wildcard tests/host/*.c)
+	$(filter-out tests/host/bench.c,$(wildcard tests/host/*.c))
 HOST_OBJS := $(patsubst %.c,$(HOST_BUILD)/%.o,$(HOST_SRCS)) $(HOST_BUILD)/lib/printf_renamed.o
 # lib/printf.c beside libc: its entry points are renamed gr_* for the tests.
 PRINTF_RENAME := -Dvsnprintf=gr_vsnprintf -Dsnprintf=gr_snprintf -Dprintf=gr_printf \
@@ -30,3 +30,23 @@ test-host: $(HOST_BUILD)/host-tests
 	$(HOST_BUILD)/host-tests
 
 -include $(HOST_OBJS:.o=.d)
+
+# make bench-mm: the engine benchmarks under callgrind (deterministic instruction
+# counts), with entry counting + reclaim compiled in and out side by side.
+BENCH_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c lib/ktap.c lib/memzero.c \
+	arch/arm64/pt_format.c \
+	arch/x86_64/pt_format.c tests/host/harness.c tests/host/bench.c
+BENCH_CFLAGS := -std=gnu11 -O2 -g -I. -fno-tree-vectorize -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers
+
+$(HOST_BUILD)/bench-mm: $(BENCH_SRCS) $(wildcard mm/*.h arch/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOST_CC) $(BENCH_CFLAGS) $(BENCH_SRCS) -o $@
+
+$(HOST_BUILD)/bench-mm-nocount: $(BENCH_SRCS) $(wildcard mm/*.h arch/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)$(HOST_CC) $(BENCH_CFLAGS) -DPT_COUNT_ENTRIES=0 $(BENCH_SRCS) -o $@
+
+.PHONY: bench-mm
+bench-mm: $(HOST_BUILD)/bench-mm $(HOST_BUILD)/bench-mm-nocount
+	python3 scripts/bench-mm.py $(HOST_BUILD)/bench-mm $(HOST_BUILD)/bench-mm-nocount

@@ -3,9 +3,14 @@
 #include "mm/pgtable.h"
 #include "mm/pmm.h"
 
+/* Field by field: the table list is only read up to nr_tables. */
 void gather_init(struct pt_gather *g, const struct pgtable *pt)
 {
-	*g = (struct pt_gather){ .pt = pt, .level = ~0u };
+	g->pt = pt;
+	g->start = g->end = 0;
+	g->level = ~0u;
+	g->nr_tables = 0;
+	g->flushes = g->full_flushes = 0;
 }
 
 void gather_add_range(struct pt_gather *g, u64 va, u64 size, unsigned level)
@@ -35,6 +40,8 @@ void gather_flush(struct pt_gather *g)
 {
 	const struct pt_regime *regime = g->pt->regime;
 
+	if (g->start == g->end && !g->nr_tables)
+		return;
 	if (g->start != g->end) {
 		if ((g->end - g->start) >> PAGE_SHIFT > GATHER_FULL_FLUSH_PAGES) {
 			regime->flush_all(g->pt);

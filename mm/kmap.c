@@ -22,8 +22,7 @@ struct device_region {
 
 static struct pgtable kernel_pt;
 static bool kmap_live;
-/* VA - PA for RAM: 0 (identity) until the kernel's tables are live. */
-static u64 ram_offset;
+u64 kmap_ram_offset;
 static struct device_region early_devices[MAX_EARLY_DEVICES];
 static unsigned nr_early_devices;
 static u64 stacks_next = STACKS_BASE;
@@ -61,16 +60,6 @@ static const struct pt_regime kernel_regime = {
 };
 
 /* ---- Address conversion ---- */
-
-void *phys_to_virt(paddr_t pa)
-{
-	return (void *)(uintptr_t)(pa_addr(pa) + ram_offset);
-}
-
-paddr_t virt_to_phys(const void *va)
-{
-	return pa_init((u64)(uintptr_t)va - ram_offset);
-}
 
 bool kmap_active(void)
 {
@@ -178,7 +167,7 @@ void kmap_init(struct boot_info *bi)
 
 	arch_kernel_pt_activate(kernel_pt.root);
 	/* From here on RAM is reached through the direct map, struct pages through the vmemmap. */
-	ram_offset = DIRECT_MAP_BASE;
+	kmap_ram_offset = DIRECT_MAP_BASE;
 	pmm_rebase_page_array((struct page *)VMEMMAP_BASE);
 	kmap_live = true;
 	pmm_add_late_memory();

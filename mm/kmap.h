@@ -38,9 +38,19 @@ void *kmap_identity_code(paddr_t pa, u64 size);
 /* Allocates a STACK_SIZE stack below an unmapped guard page; returns its top. */
 void *kmap_stack_alloc(void);
 
-/* Physical <-> kernel virtual for RAM (identity before kmap_init, direct map after). */
-void *phys_to_virt(paddr_t pa);
-paddr_t virt_to_phys(const void *va);
+/* VA - PA for RAM: 0 (identity) until kmap_init(), DIRECT_MAP_BASE after. */
+extern u64 kmap_ram_offset;
+
+/* Physical <-> kernel virtual for RAM. Inline: every table access goes through it. */
+static inline void *phys_to_virt(paddr_t pa)
+{
+	return (void *)(uintptr_t)(pa_addr(pa) + kmap_ram_offset);
+}
+
+static inline paddr_t virt_to_phys(const void *va)
+{
+	return pa_init((u64)(uintptr_t)va - kmap_ram_offset);
+}
 
 /* The root of the kernel's tables, for tests that read them back. */
 paddr_t kmap_root(void);

@@ -161,6 +161,8 @@ enum memmap_error memmap_build(struct memmap *out, const struct mem_range *raw, 
 				    "reservations split usable memory into too many pieces", NULL,
 				    NULL);
 	}
+	/* Frame 0 is never handed out: physical address 0 is how allocation failure reads. */
+	subtract(out, 0, PAGE_SIZE);
 	for (unsigned i = 0; i < out->nr_usable; i++) {
 		out->total_usable += out->usable[i].size;
 		out->ram_top = MAX(out->ram_top, range_end(&out->usable[i]));

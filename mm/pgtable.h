@@ -28,12 +28,25 @@ struct pt_regime {
 	void (*publish)(const struct pgtable *pt);
 };
 
+/*
+ * When tables emptied by unmap are freed. Immediate frees them in the same
+ * operation; deferred leaves them for pt_reclaim_scan() (run later, or when
+ * memory is short), which avoids free-then-refault churn when the range is
+ * about to be mapped again; off never frees them automatically.
+ */
+enum pt_reclaim {
+	PT_RECLAIM_IMMEDIATE,
+	PT_RECLAIM_DEFERRED,
+	PT_RECLAIM_OFF,
+};
+
 struct pgtable {
 	const struct pt_format *fmt;
 	const struct pt_regime *regime;
 	paddr_t root;
 	/* Serializes writers; lockless readers (translate) need none. */
 	struct spinlock lock;
+	enum pt_reclaim reclaim;
 	u64 tables; /* table pages currently in the tree, root included */
 	u64 tables_peak;
 	void *owner; /* regime-private: VMID / ASID holder */
@@ -65,6 +78,8 @@ int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs att
 	   unsigned flags);
 /* Removes every translation in the range; tables left empty are reclaimed. */
 int pt_unmap(struct pgtable *pt, u64 va, u64 size);
+/* Detaches and frees every empty table in the range (any reclaim policy). */
+int pt_reclaim_scan(struct pgtable *pt, u64 va, u64 size);
 /* Changes the attributes of every valid leaf in the range, splitting partial blocks. */
 int pt_protect(struct pgtable *pt, u64 va, u64 size, struct pt_attrs attrs);
 /* Splits leaves above level down to level, only where they intersect the range. */

@@ -10,6 +10,7 @@
  */
 #include "mm/pmm.h"
 #include "kernel/panic.h"
+#include "lib/memzero.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "mm/kmap.h"
@@ -155,7 +156,7 @@ static paddr_t alloc_locked(unsigned order, u64 limit)
 	return pa_init(pfn << PAGE_SHIFT);
 }
 
-paddr_t pmm_alloc_below(unsigned order, u64 limit)
+static paddr_t alloc_block(unsigned order, u64 limit)
 {
 	unsigned long flags;
 	paddr_t pa;
@@ -165,15 +166,32 @@ paddr_t pmm_alloc_below(unsigned order, u64 limit)
 	flags = spin_lock_irqsave(&pmm_lock);
 	pa = alloc_locked(order, limit);
 	spin_unlock_irqrestore(&pmm_lock, flags);
+	return pa;
+}
+
+paddr_t pmm_alloc_below(unsigned order, u64 limit)
+{
+	paddr_t pa = alloc_block(order, limit);
+
 	/* Freed pages may hold another VM's or the kernel's data: never hand them out dirty. */
 	if (pa_addr(pa))
-		memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
+		memzero_pages(phys_to_virt(pa), PAGE_SIZE << order);
 	return pa;
+}
+
+static u64 current_limit(void)
+{
+	return kmap_active() ? ~0ULL : boot_identity_limit;
 }
 
 paddr_t pmm_alloc(unsigned order)
 {
-	return pmm_alloc_below(order, kmap_active() ? ~0ULL : boot_identity_limit);
+	return pmm_alloc_below(order, current_limit());
+}
+
+paddr_t pmm_alloc_uninit(unsigned order)
+{
+	return alloc_block(order, current_limit());
 }
 
 void pmm_free(paddr_t pa, unsigned order)
@@ -219,7 +237,7 @@ static void place_page_array(struct boot_info *bi)
 	page_array_bytes = region;
 	page_array = (struct page *)((u8 *)phys_to_virt(pa_init(base + offset)) -
 				     first * sizeof(struct page));
-	memset(phys_to_virt(page_array_pa), 0, region);
+	memzero_pages(phys_to_virt(page_array_pa), region);
 	printf("memory: struct page array %llu KiB at 0x%llx for frames 0x%llx-0x%llx\n",
 	       (unsigned long long)(region >> 10), (unsigned long long)base,
 	       (unsigned long long)first, (unsigned long long)(first + frames - 1));

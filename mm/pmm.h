@@ -22,6 +22,11 @@ void pmm_add_late_memory(void);
 paddr_t pmm_alloc(unsigned order);
 /* As pmm_alloc but never above limit (exclusive); for early tables and trampolines. */
 paddr_t pmm_alloc_below(unsigned order, u64 limit);
+/*
+ * As pmm_alloc but not zeroed: only for a caller that overwrites every byte
+ * before anything else can read it (a page-table split fills all entries).
+ */
+paddr_t pmm_alloc_uninit(unsigned order);
 void pmm_free(paddr_t pa, unsigned order);
 
 /* Switches struct page accesses to the vmemmap once the kernel's tables are live. */

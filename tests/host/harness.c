@@ -35,20 +35,8 @@ void arch_pt_publish(void)
 {
 }
 
-void *phys_to_virt(paddr_t pa)
-{
-	if (pa_addr(pa) < ARENA_PA || pa_addr(pa) >= ARENA_PA + ARENA_SIZE) {
-		fprintf(stderr, "phys_to_virt(0x%llx): outside the arena\n",
-			(unsigned long long)pa_addr(pa));
-		abort();
-	}
-	return arena + (pa_addr(pa) - ARENA_PA);
-}
-
-paddr_t virt_to_phys(const void *va)
-{
-	return pa_init((u64)((const u8 *)va - arena) + ARENA_PA);
-}
+/* phys_to_virt() is kmap.h's inline: the arena is the "direct map". */
+u64 kmap_ram_offset;
 
 bool kmap_active(void)
 {
@@ -93,6 +81,7 @@ void harness_reset_memory(void)
 		perror("mmap arena");
 		exit(2);
 	}
+	kmap_ram_offset = (u64)(uintptr_t)arena - ARENA_PA;
 	bi = (struct boot_info){ .identity_limit = ~0ULL, .nr_ranges = 1 };
 	bi.ranges[0] = (struct mem_range){ ARENA_PA, ARENA_SIZE, MEM_USABLE };
 	char why[128];

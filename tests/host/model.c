@@ -242,7 +242,7 @@ static u64 slot_of(const u64 *ptep)
 	return (pa_addr(virt_to_phys(ptep)) - ARENA_PA) / sizeof(u64);
 }
 
-static void record_break(const struct pt_entry *e, u64 old)
+static void record_break(u64 *ptep, u64 va, unsigned level, u64 old)
 {
 	if (nr_breaks == cap_breaks) {
 		cap_breaks = cap_breaks ? cap_breaks * 2 : 4096;
@@ -250,32 +250,30 @@ static void record_break(const struct pt_entry *e, u64 old)
 		if (!breaks)
 			abort();
 	}
-	breaks[nr_breaks++] =
-		(struct pending_break){ slot_of(e->ptep), e->va, pt_level_size(e->level) };
-	shadow[slot_of(e->ptep)] = old;
+	breaks[nr_breaks++] = (struct pending_break){ slot_of(ptep), va, pt_level_size(level) };
+	shadow[slot_of(ptep)] = old;
 }
 
-void host_observe_store(const struct pgtable *pt, const struct pt_entry *e, u64 new);
-void host_observe_store(const struct pgtable *pt, const struct pt_entry *e, u64 new)
+void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 new);
+void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 new)
 {
 	const struct pt_format *fmt = pt->fmt;
-	u64 old = *e->ptep;
+	u64 old = *ptep;
 	bool was = pt_entry_valid(fmt, old), is = pt_entry_valid(fmt, new);
 	u64 *held;
 
 	model_stats.stores++;
 	if (pt->regime != &model_regime || !shadow)
 		return;
-	if (was && is && needs_break(fmt, old, new, e->level))
-		violation("valid-to-valid change that needs a break written directly", e->va);
+	if (was && is && needs_break(fmt, old, new, level))
+		violation("valid-to-valid change that needs a break written directly", va);
 	if (was && !is)
-		record_break(e, old);
-	held = &shadow[slot_of(e->ptep)];
+		record_break(ptep, va, level, old);
+	held = &shadow[slot_of(ptep)];
 	if (!was && is && *held) {
 		/* Other CPUs may still hold the old translation: the new one must be compatible. */
-		if (needs_break(fmt, *held, new, e->level))
-			violation("entry made valid again before the invalidation of its break",
-				  e->va);
+		if (needs_break(fmt, *held, new, level))
+			violation("entry made valid again before the invalidation of its break", va);
 		*held = 0;
 	}
 }

@@ -93,9 +93,17 @@ static void test_carve_takes_highest_fit(void)
 	EXPECT_EQ(memmap_carve(&m, GiB(1), PAGE_SIZE, ~0ULL), 0);
 }
 
+static void test_frame_zero_never_usable(void)
+{
+	const struct mem_range raw[] = { R(0, MiB(64), USABLE) };
+
+	EXPECT_EQ(build(raw, 1), MEMMAP_OK);
+	EXPECT_EQ(m.usable[0].base, PAGE_SIZE);
+}
+
 KTAP_SUITE(suite_host_memmap, "host-memmap", KTAP_CASE(test_sorted_and_aligned),
 	   KTAP_CASE(test_reserved_inside_usable_splits),
 	   KTAP_CASE(test_overlapping_usable_is_an_error), KTAP_CASE(test_no_usable_memory),
 	   KTAP_CASE(test_only_tiny_ranges), KTAP_CASE(test_wrapping_range),
 	   KTAP_CASE(test_reservation_covering_everything),
-	   KTAP_CASE(test_carve_takes_highest_fit));
+	   KTAP_CASE(test_carve_takes_highest_fit), KTAP_CASE(test_frame_zero_never_usable));

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Runs the page-table engine benchmarks under callgrind and prints a markdown
+table of instructions per operation (deterministic: same binary, same counts).
+
+usage: bench-mm.py BENCH_BINARY BENCH_BINARY_WITHOUT_COUNTING
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+# name, bench function, entries the operation touches, target per entry (None: none set)
+BENCHES = [
+    ("map 1 GiB with 4K leaves (per entry)", "map_1g_4k", 262144 + 512, 20),
+    ("one 4K map into existing tables (per map)", "map_4k_existing", 1000, 250),
+    ("split 1G -> 2M (per entry filled)", "split_1g_to_2m", 512, 5),
+    ("split 2M -> 4K (per entry filled)", "split_2m_to_4k", 512, 5),
+    ("collapse 4K -> 2M -> 1G (per entry checked)", "collapse_4k_to_1g", 262144 + 512, 5),
+    ("unmap 1 GiB of 4K + reclaim (per entry)", "unmap_reclaim_1g_4k", 262144 + 512, None),
+]
+
+
+def instructions(binary, bench):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+             "--collect-atstart=no", "--toggle-collect=bench_" + bench, binary, bench],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(out) as f:
+            for line in f:
+                m = re.match(r"(summary|totals): (\d+)", line)
+                if m:
+                    return int(m.group(2))
+    raise RuntimeError("no instruction total for " + bench)
+
+
+def main():
+    counted, uncounted = sys.argv[1], sys.argv[2]
+    print("| operation | instructions | per unit | target | met | without counting+reclaim | overhead |")
+    print("|---|---:|---:|---:|:---:|---:|---:|")
+    failed = 0
+    for name, bench, units, target in BENCHES:
+        total = instructions(counted, bench)
+        base = instructions(uncounted, bench)
+        per = total / units
+        met = "-" if target is None else ("yes" if per <= target else "NO")
+        failed += met == "NO"
+        overhead = 100.0 * (total - base) / base if base else 0.0
+        print(f"| {name} | {total} | {per:.1f} | {target if target else '-'} | {met} "
+              f"| {base / units:.1f} | {overhead:+.2f}% |")
+    print()
+    print("Page-table bytes for 1 GiB mapped at each granule (arm64 stage-1 format):")
+    print()
+    print("| granule | mapped | after unmapping all but one 4K | after unmapping all |")
+    print("|---|---:|---:|---:|")
+    out = subprocess.run([counted, "bytes"], check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        m = re.match(r"bytes (\S+) mapped (\d+) after-unmap-all-but-4K (\d+) after-unmap-all (\d+)", line)
+        if m:
+            print(f"| {m.group(1)} | {int(m.group(2))} | {int(m.group(3))} | {int(m.group(4))} |")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Engine benchmarks. Each bench_* function performs one measured operation;
+ * scripts/bench-mm.py runs this binary under callgrind once per function
+ * (--toggle-collect) and divides the instruction count by the entries it
+ * touched. The setup around each function is not counted.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/host/harness.h"
+#include "mm/pmm.h"
+
+#define VA 0x0000008000000000ULL
+#define PA 0x0000000100000000ULL
+#define REPEAT_SINGLE 1000
+
+static const struct pt_attrs rw = { PT_READ | PT_WRITE, PT_MEM_NORMAL };
+static struct pgtable pt;
+
+#define BENCH __attribute__((noinline, used))
+
+BENCH void bench_map_1g_4k(void)
+{
+	pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(0));
+}
+
+BENCH void bench_map_4k_existing(void)
+{
+	/* Every other page of a 2M table that already exists: a demand fault's map. */
+	for (unsigned i = 0; i < REPEAT_SINGLE; i++)
+		pt_map(&pt, VA + MiB(2) * (i / 256) + KiB(8) * (i % 256),
+		       pa_init(PA + KiB(8) * i), KiB(4), rw, 0);
+}
+
+BENCH void bench_split_1g_to_2m(void)
+{
+	pt_split(&pt, VA, GiB(1), 1);
+}
+
+BENCH void bench_split_2m_to_4k(void)
+{
+	pt_split(&pt, VA, MiB(2), 0);
+}
+
+BENCH void bench_collapse_4k_to_1g(void)
+{
+	pt_collapse(&pt, VA, GiB(1));
+}
+
+BENCH void bench_unmap_reclaim_1g_4k(void)
+{
+	pt_unmap(&pt, VA, GiB(1));
+}
+
+static void fresh(void)
+{
+	harness_reset_memory();
+	if (pt_init(&pt, &arm64_s1_el2_format, &host_regime))
+		exit(2);
+}
+
+static u64 table_bytes(void)
+{
+	return pt.tables * PAGE_SIZE;
+}
+
+static void report_bytes(void)
+{
+	static const char *const names[] = { "4K", "2M", "1G" };
+
+	for (unsigned level = 0; level <= 2; level++) {
+		fresh();
+		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(level));
+		printf("bytes %s mapped %llu", names[level], table_bytes());
+		pt_unmap(&pt, VA, GiB(1) - PAGE_SIZE);
+		printf(" after-unmap-all-but-4K %llu", table_bytes());
+		pt_unmap(&pt, VA + GiB(1) - PAGE_SIZE, PAGE_SIZE);
+		printf(" after-unmap-all %llu\n", table_bytes());
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 1 ? argv[1] : "";
+
+	fresh();
+	if (!strcmp(which, "map_1g_4k")) {
+		bench_map_1g_4k();
+	} else if (!strcmp(which, "map_4k_existing")) {
+		for (unsigned i = 0; i < REPEAT_SINGLE / 256 + 1; i++)
+			pt_map(&pt, VA + MiB(2) * i + MiB(1), pa_init(PA), KiB(4), rw, 0);
+		bench_map_4k_existing();
+	} else if (!strcmp(which, "split_1g_to_2m")) {
+		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, 0);
+		bench_split_1g_to_2m();
+	} else if (!strcmp(which, "split_2m_to_4k")) {
+		pt_map(&pt, VA, pa_init(PA), MiB(2), rw, 0);
+		bench_split_2m_to_4k();
+	} else if (!strcmp(which, "collapse_4k_to_1g")) {
+		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(0));
+		bench_collapse_4k_to_1g();
+	} else if (!strcmp(which, "unmap_reclaim_1g_4k")) {
+		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(0));
+		bench_unmap_reclaim_1g_4k();
+	} else if (!strcmp(which, "bytes")) {
+		report_bytes();
+	} else {
+		fprintf(stderr, "usage: %s map_1g_4k|map_4k_existing|split_1g_to_2m|"
+				"split_2m_to_4k|collapse_4k_to_1g|unmap_reclaim_1g_4k|bytes\n",
+			argv[0]);
+		return 2;
+	}
+	return 0;
+}
