@@ -43,6 +43,7 @@ __noreturn void kernel_main(struct boot_info *bi)
 	memmap_init(bi);
 	pmm_init(bi);
 	kmap_init(bi);
+	pmm_report();
 	arch_platform_init(bi);
 	smp_init(bi);
 	printf("granule: ready (%u CPUs, %llu MiB free)\n", smp_online_count(),

@@ -238,9 +238,15 @@ static void place_page_array(struct boot_info *bi)
 	page_array = (struct page *)((u8 *)phys_to_virt(pa_init(base + offset)) -
 				     first * sizeof(struct page));
 	memzero_pages(phys_to_virt(page_array_pa), region);
+}
+
+void pmm_report(void)
+{
 	printf("memory: struct page array %llu KiB at 0x%llx for frames 0x%llx-0x%llx\n",
-	       (unsigned long long)(region >> 10), (unsigned long long)base,
-	       (unsigned long long)first, (unsigned long long)(first + frames - 1));
+	       page_array_bytes >> 10, pa_addr(page_array_pa), page_array_first_frame,
+	       page_array_frames - 1);
+	printf("memory: %llu MiB free of %llu MiB managed\n", pmm_free_bytes() >> 20,
+	       pmm_total_bytes() >> 20);
 }
 
 void pmm_init(struct boot_info *bi)

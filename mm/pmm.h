@@ -32,6 +32,8 @@ void pmm_free(paddr_t pa, unsigned order);
 /* Switches struct page accesses to the vmemmap once the kernel's tables are live. */
 void pmm_rebase_page_array(struct page *vmemmap_base);
 
+/* Prints where the struct page array lives and how much memory is free. */
+void pmm_report(void);
 u64 pmm_free_bytes(void);
 u64 pmm_total_bytes(void);
 /* Free blocks per order, for reports and tests. */
