@@ -21,12 +21,19 @@ BENCHES = [
 ]
 
 
-def instructions(binary, bench):
+# The reclaim policy trade-off: the same re-map after an unmap, tables freed or kept.
+POLICY_BENCHES = [
+    ("re-map 2M of 4K after unmap, reclaim immediate", "remap_2m_4k", "remap_2m_4k_immediate"),
+    ("re-map 2M of 4K after unmap, reclaim deferred", "remap_2m_4k", "remap_2m_4k_deferred"),
+]
+
+
+def instructions(binary, bench, mode=None):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         subprocess.run(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-             "--collect-atstart=no", "--toggle-collect=bench_" + bench, binary, bench],
+             "--collect-atstart=no", "--toggle-collect=bench_" + bench, binary, mode or bench],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(out) as f:
             for line in f:
@@ -50,6 +57,12 @@ def main():
         overhead = 100.0 * (total - base) / base if base else 0.0
         print(f"| {name} | {total} | {per:.1f} | {target if target else '-'} | {met} "
               f"| {base / units:.1f} | {overhead:+.2f}% |")
+    print()
+    print("| reclaim policy | instructions | per entry |")
+    print("|---|---:|---:|")
+    for name, bench, mode in POLICY_BENCHES:
+        total = instructions(counted, bench, mode)
+        print(f"| {name} | {total} | {total / 512:.1f} |")
     print()
     print("Page-table bytes for 1 GiB mapped at each granule (arm64 stage-1 format):")
     print()

@@ -54,6 +54,12 @@ BENCH void bench_unmap_reclaim_1g_4k(void)
 	pt_unmap(&pt, VA, GiB(1));
 }
 
+/* Free-then-refault churn: re-mapping 2M of 4K pages right after unmapping them. */
+BENCH void bench_remap_2m_4k(void)
+{
+	pt_map(&pt, VA, pa_init(PA), MiB(2), rw, PT_MAP_MAX_LEVEL(0));
+}
+
 static void fresh(void)
 {
 	harness_reset_memory();
@@ -104,6 +110,11 @@ int main(int argc, char **argv)
 	} else if (!strcmp(which, "unmap_reclaim_1g_4k")) {
 		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(0));
 		bench_unmap_reclaim_1g_4k();
+	} else if (!strcmp(which, "remap_2m_4k_immediate") || !strcmp(which, "remap_2m_4k_deferred")) {
+		pt.reclaim = strstr(which, "deferred") ? PT_RECLAIM_DEFERRED : PT_RECLAIM_IMMEDIATE;
+		pt_map(&pt, VA, pa_init(PA), MiB(2), rw, PT_MAP_MAX_LEVEL(0));
+		pt_unmap(&pt, VA, MiB(2));
+		bench_remap_2m_4k();
 	} else if (!strcmp(which, "bytes")) {
 		report_bytes();
 	} else {
