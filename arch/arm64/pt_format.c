@@ -54,22 +54,25 @@ static enum pt_live_change s1_classify_live(u64 old, u64 new, unsigned level)
 	return arm64_classify(old, new, DESC_ATTRINDX_MASK);
 }
 
+/*
+ * What stage 1 and stage 2 share: 4K granule, blocks at Arm levels 1 and 2 (1G,
+ * 2M), pages at level 3 (D8.3.1), a 48-bit output address, AF set up front (no
+ * Access flag faults) and Normal memory inner shareable.
+ */
+#define ARM64_4K_DESCRIPTORS                                                   \
+	.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = DESC_OA_48,       \
+	.valid_mask = DESC_VALID, .type_mask = DESC_VALID | DESC_TABLE,       \
+	.table_type = DESC_VALID | DESC_TABLE,                                \
+	.table_bits = DESC_VALID | DESC_TABLE, .page_bits = DESC_VALID | DESC_PAGE, \
+	.block_bits = DESC_VALID, .leaf_always = DESC_AF | DESC_SH_INNER,     \
+	.arch_level = arm_level
+
 const struct pt_format arm64_s1_el2_format = {
 	.name = "arm64 stage-1 EL2 4K/48-bit",
 	.levels = 4,
 	.va_bits = 48,
 	.root_pages = 1,
-	/* Blocks at Arm levels 1 and 2 (1G, 2M), pages at level 3 (D8.3.1). */
-	.leaf_levels = BIT(0) | BIT(1) | BIT(2),
-	.oa_mask = DESC_OA_48,
-	.valid_mask = DESC_VALID,
-	.type_mask = DESC_VALID | DESC_TABLE,
-	.table_type = DESC_VALID | DESC_TABLE,
-	.table_bits = DESC_VALID | DESC_TABLE,
-	.page_bits = DESC_VALID | DESC_PAGE,
-	.block_bits = DESC_VALID,
-	/* AF set up front: no Access flag faults; Normal memory inner shareable. */
-	.leaf_always = DESC_AF | DESC_SH_INNER,
+	ARM64_4K_DESCRIPTORS,
 	.prot_bits = {
 		[0] = { 0, 0 }, /* PT_READ: every valid EL2 mapping is readable */
 		[1] = { 0, DESC_AP_RO }, /* PT_WRITE */
@@ -88,7 +91,6 @@ const struct pt_format arm64_s1_el2_format = {
 		[PT_MEM_NORMAL_NC] = DESC_ATTRINDX(MAIR_IDX_NORMAL_NC),
 		[PT_MEM_DEVICE] = DESC_ATTRINDX(MAIR_IDX_DEVICE),
 	},
-	.arch_level = arm_level,
 	.classify_live = s1_classify_live,
 };
 
@@ -112,15 +114,7 @@ static enum pt_live_change s2_classify_live(u64 old, u64 new, unsigned level)
 
 static const struct pt_format arm64_s2_template = {
 	.name = "arm64 stage-2 4K",
-	.leaf_levels = BIT(0) | BIT(1) | BIT(2),
-	.oa_mask = DESC_OA_48,
-	.valid_mask = DESC_VALID,
-	.type_mask = DESC_VALID | DESC_TABLE,
-	.table_type = DESC_VALID | DESC_TABLE,
-	.table_bits = DESC_VALID | DESC_TABLE,
-	.page_bits = DESC_VALID | DESC_PAGE,
-	.block_bits = DESC_VALID,
-	.leaf_always = DESC_AF | DESC_SH_INNER,
+	ARM64_4K_DESCRIPTORS,
 	.prot_bits = {
 		[0] = { S2AP_READ, 0 },
 		[1] = { S2AP_WRITE, 0 },
@@ -134,7 +128,6 @@ static const struct pt_format arm64_s2_template = {
 		[PT_MEM_NORMAL_NC] = S2_MEMATTR_NORMAL_NC,
 		[PT_MEM_DEVICE] = S2_MEMATTR_DEVICE_NGNRE,
 	},
-	.arch_level = arm_level,
 	.classify_live = s2_classify_live,
 };
 
