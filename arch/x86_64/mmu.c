@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel's own translation on x86-64: loading its root into CR3 with the control bits it
+ * relies on, and TLB invalidation on this CPU and, by IPI, on the others.
+ */
+#include "arch/arch.h"
+#include "arch/pt_format.h"
+#include "arch/x86_64/x86.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
+
+/* Past this many pages one full flush is cheaper than INVLPG per page (Linux uses 33). */
+#define FLUSH_ALL_THRESHOLD_PAGES 32
+
+extern const struct pt_format x86_64_4level_format;
+
+struct x86_mmu_regs x86_mmu;
+
+static u64 read_efer(void)
+{
+	return rdmsr(MSR_EFER);
+}
+
+const struct pt_format *arch_kernel_pt_format(void)
+{
+	/*
+	 * CR4.LA57 cannot change while IA-32e mode is active (SDM Vol 3 2.5: MOV to CR4 #GP),
+	 * and every boot path arrives in (or enters) 4-level long mode, so the kernel stays there.
+	 */
+	return &x86_64_4level_format;
+}
+
+void arch_kernel_pt_activate(paddr_t root)
+{
+	u64 cr4 = read_cr4();
+
+	if (arch_kernel_pt_format()->levels != 4)
+		panic("x86: only 4-level kernel tables can be activated from long mode");
+	/* EFER.NXE first: with it clear, XD (bit 63) in the new tables is a reserved bit. */
+	wrmsr(MSR_EFER, read_efer() | EFER_NXE);
+	/* CR0.WP: supervisor writes honour read-only mappings (SDM Vol 3 4.6.1). */
+	write_cr0(read_cr0() | CR0_WP);
+	/*
+	 * SDM Vol 3 4.10.4.1: MOV to CR3 keeps global TLB entries; a MOV to CR4 that changes PGE
+	 * drops all of them. So: PGE off (drops any global entry the firmware's or boot stub's
+	 * tables left), PCIDE off (CR3 bits 11:0 are then flags, not a PCID), load CR3, PGE on.
+	 */
+	cr4 &= ~(CR4_PGE | CR4_PCIDE);
+	write_cr4(cr4 | CR4_PAE);
+	write_cr3(pa_addr(root));
+	write_cr4(cr4 | CR4_PAE | CR4_PGE);
+	/* Secondary CPUs load exactly these (trampoline.S, through smp.c). */
+	x86_mmu = (struct x86_mmu_regs){
+		.cr0 = read_cr0(),
+		.cr3 = read_cr3(),
+		.cr4 = read_cr4(),
+		.efer = read_efer(),
+	};
+}
+
+/* Drops every TLB entry of this CPU, global ones included (a PGE toggle, SDM Vol 3 4.10.4.1). */
+static void local_flush_all(void)
+{
+	u64 cr4 = read_cr4();
+
+	if (cr4 & CR4_PGE) {
+		write_cr4(cr4 & ~CR4_PGE);
+		write_cr4(cr4);
+	} else {
+		write_cr3(read_cr3());
+	}
+}
+
+struct flush_request {
+	u64 va, size;
+};
+
+static void local_flush_range(u64 va, u64 size)
+{
+	u64 start = ALIGN_DOWN(va, PAGE_SIZE);
+	u64 end = ALIGN_UP(va + size, PAGE_SIZE);
+
+	if (!size)
+		return;
+	if ((end - start) / PAGE_SIZE > FLUSH_ALL_THRESHOLD_PAGES) {
+		local_flush_all();
+		return;
+	}
+	/* INVLPG drops the page's entries whatever their G bit and size (SDM Vol 3 4.10.4.1). */
+	for (u64 p = start; p < end; p += PAGE_SIZE)
+		invlpg(p);
+}
+
+static void flush_range_ipi(void *arg)
+{
+	const struct flush_request *r = arg;
+
+	local_flush_range(r->va, r->size);
+}
+
+static void flush_all_ipi(void *arg)
+{
+	(void)arg;
+	local_flush_all();
+}
+
+/* Runs fn on every other online CPU and waits for each (the request lives on our stack). */
+static void shootdown(void (*fn)(void *), void *arg)
+{
+	unsigned self = this_cpu_id();
+
+	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
+		if (cpu == self || !__atomic_load_n(&percpu[cpu].online, __ATOMIC_ACQUIRE))
+			continue;
+		if (smp_call(cpu, fn, arg, true))
+			panic("TLB shootdown: CPU %u did not answer", cpu);
+	}
+}
+
+void arch_kernel_tlb_flush_range(u64 va, u64 size)
+{
+	struct flush_request r = {va, size};
+
+	local_flush_range(va, size);
+	shootdown(flush_range_ipi, &r);
+}
+
+void arch_kernel_tlb_flush_all(void)
+{
+	local_flush_all();
+	shootdown(flush_all_ipi, NULL);
+}
