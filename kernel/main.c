@@ -7,8 +7,10 @@
 #include "kernel/smp.h"
 #include "kernel/stack.h"
 #include "lib/printf.h"
+#include "mm/kernel_image.h"
 #include "mm/kmap.h"
 #include "mm/memmap.h"
+#include "mm/pgtable.h"
 #include "mm/pmm.h"
 #include "tests/kernel/suites.h"
 
@@ -20,6 +22,23 @@ static const char *const protocol_names[] = {
 	[BOOT_PVH] = "PVH",
 	[BOOT_MULTIBOOT2] = "Multiboot2",
 };
+
+/*
+ * The default run until the VMM demo exists: what the kernel built for itself.
+ * The postcopy/HGM demo replaces this when vmm/ lands (issue 4).
+ */
+static void demo_boot_report(void)
+{
+	const struct pgtable *pt = kmap_pgtable();
+
+	printf("demo: the hypervisor's own stage-1 tables, image region:\n");
+	pt_dump(pt, (u64)(uintptr_t)__image_start,
+		ALIGN_UP((u64)(uintptr_t)__image_end, PAGE_SIZE) - (u64)(uintptr_t)__image_start);
+	printf("demo: direct map (first 4 GiB of RAM addresses):\n");
+	pt_dump(pt, DIRECT_MAP_BASE, GiB(4));
+	printf("demo: %llu table pages now, %llu at peak; boot with test=all to run the suites\n",
+	       pt->tables, pt->tables_peak);
+}
 
 static void check_boot_info(struct boot_info *bi)
 {
@@ -51,6 +70,6 @@ __noreturn void kernel_main(struct boot_info *bi)
 
 	if (kopt.run_tests)
 		kernel_exit(kernel_tests_run(&kopt) ? 1 : 0);
-	printf("granule: no demo yet; boot with test=all to run the suites\n");
+	demo_boot_report();
 	kernel_exit(0);
 }

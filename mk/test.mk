@@ -1,1 +1,43 @@
-# make test / make run: placeholder until the runner lands.
+# make test   build both architectures, run the host tests, the runner's own tests and the boot
+#             matrix (tests/run/matrix.cfg); ends with one line "N passed, N failed".
+#             ACCEL=kvm runs the matrix under KVM where /dev/kvm can run a guest (else it skips,
+#             saying why). RUNNER_ARGS passes options to tests/run/runner.py, e.g.
+#             RUNNER_ARGS='--config "arm64-*" -j 2'.
+# make run    build ARCH and boot the default demo under QEMU, serial on this terminal.
+#             CMDLINE='test=all' boots something else; Ctrl-A X leaves QEMU.
+# make debug  the same boot paused with QEMU's gdbstub, and gdb-multiarch attached with the
+#             symbols of $(BUILD)/granule.elf (scripts/gdb/).
+TEST_ARCHES := arm64 x86_64
+RUNNER := python3 tests/run/runner.py
+RUNNER_ARGS ?=
+# The host tests print KTAP (lib/ktap.c); the runner counts them with the boots.
+HOST_TEST_CMD := $(MAKE) --no-print-directory -s test-host
+
+ifeq ($(ARCH),arm64)
+RUN_KERNEL := $(BUILD)/Image
+RUN_QEMU_ARGS := --smp 4 --mem 2G --cpu max
+else
+RUN_KERNEL := $(BUILD)/granule.elf
+RUN_QEMU_ARGS := --smp 4 --mem 2G --cpu max,+svm,+npt
+endif
+CMDLINE ?= demo
+DEBUG_TIMEOUT ?= 3600
+
+.PHONY: test run debug
+# A failed build is counted (and reported) by the runner, so the run still ends with its line;
+# -k still builds the images that do not depend on the broken part, and their configs run.
+test: deps-check
+	@set --; \
+	for a in $(TEST_ARCHES); do \
+		echo "test: make ARCH=$$a"; \
+		$(MAKE) -k --no-print-directory ARCH=$$a all || set -- "$$@" --fail "make ARCH=$$a failed"; \
+	done; \
+	$(RUNNER) --accel $(ACCEL) --selftest --host '$(HOST_TEST_CMD)' "$$@" $(RUNNER_ARGS)
+
+run: deps-check $(RUN_KERNEL)
+	scripts/qemu-boot.sh --interactive $(RUN_QEMU_ARGS) \
+		$(ARCH) $(RUN_KERNEL) "$(CMDLINE)"
+
+debug: deps-check $(RUN_KERNEL) $(BUILD)/granule.elf
+	DEBUG_TIMEOUT=$(DEBUG_TIMEOUT) scripts/gdb/debug.sh $(ARCH) $(RUN_KERNEL) \
+		$(BUILD)/granule.elf "$(CMDLINE)" $(RUN_QEMU_ARGS)

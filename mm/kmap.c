@@ -109,13 +109,12 @@ static void map_image(void)
 
 static void map_direct(const struct boot_info *bi)
 {
-	for (unsigned i = 0; i < bi->nr_ranges; i++) {
-		const struct mem_range *r = &bi->ranges[i];
-		u64 base = ALIGN_UP(r->base, PAGE_SIZE);
-		u64 end = ALIGN_DOWN(r->base + r->size, PAGE_SIZE);
+	static struct mem_range ram[BOOT_MAX_RANGES];
+	unsigned n = memmap_ram_ranges(bi, ram, ARRAY_SIZE(ram));
 
-		if ((r->type != MEM_USABLE && r->type != MEM_BOOT_DATA) || end <= base)
-			continue;
+	for (unsigned i = 0; i < n; i++) {
+		u64 base = ram[i].base, end = ram[i].base + ram[i].size;
+
 		if (end > DIRECT_MAP_SIZE)
 			boot_fail("RAM at 0x%llx is above the %llu TiB the direct map covers",
 				  (unsigned long long)base,

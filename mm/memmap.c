@@ -233,3 +233,29 @@ u64 memmap_carve(struct memmap *m, u64 size, u64 align, u64 limit)
 	}
 	return 0;
 }
+
+unsigned memmap_ram_ranges(const struct boot_info *bi, struct mem_range *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < bi->nr_ranges && n < max; i++) {
+		const struct mem_range *r = &bi->ranges[i];
+		u64 base = ALIGN_UP(r->base, PAGE_SIZE), end = ALIGN_DOWN(range_end(r), PAGE_SIZE);
+
+		if ((r->type == MEM_USABLE || r->type == MEM_BOOT_DATA) && base < end)
+			out[n++] = (struct mem_range){ base, end - base, MEM_USABLE };
+	}
+	sort_ranges(out, n);
+	/* Merge overlapping and touching ranges: the DTB inside RAM is not a second range. */
+	unsigned merged = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct mem_range *last = merged ? &out[merged - 1] : NULL;
+
+		if (last && out[i].base <= range_end(last))
+			last->size = MAX(range_end(last), range_end(&out[i])) - last->base;
+		else
+			out[merged++] = out[i];
+	}
+	return merged;
+}

@@ -42,6 +42,12 @@ void memmap_init(struct boot_info *bi);
 extern struct memmap kernel_memmap;
 
 /*
+ * RAM the firmware described (usable and boot data), page aligned inward,
+ * sorted and merged: what the direct map covers. Returns the count.
+ */
+unsigned memmap_ram_ranges(const struct boot_info *bi, struct mem_range *out, unsigned max);
+
+/*
  * Takes size bytes (aligned to align) out of the usable map below limit, for
  * allocations made before the page allocator exists (the struct page array).
  * Returns the physical base, or 0 when nothing fits.

@@ -101,9 +101,24 @@ static void test_frame_zero_never_usable(void)
 	EXPECT_EQ(m.usable[0].base, PAGE_SIZE);
 }
 
+static void test_ram_ranges_merge_boot_data(void)
+{
+	static struct boot_info bi;
+	struct mem_range ram[4];
+
+	bi.nr_ranges = 3;
+	bi.ranges[0] = (struct mem_range)R(0x40000000, GiB(1), USABLE);
+	bi.ranges[1] = (struct mem_range)R(0x48000000, MiB(1), BOOT_DATA);
+	bi.ranges[2] = (struct mem_range)R(0x80000000, GiB(1), USABLE);
+	/* One range: the DTB inside RAM and the touching bank merge, so 2M blocks survive. */
+	EXPECT_EQ(memmap_ram_ranges(&bi, ram, 4), 1);
+	EXPECT_EQ(ram[0].size, GiB(2));
+}
+
 KTAP_SUITE(suite_host_memmap, "host-memmap", KTAP_CASE(test_sorted_and_aligned),
 	   KTAP_CASE(test_reserved_inside_usable_splits),
 	   KTAP_CASE(test_overlapping_usable_is_an_error), KTAP_CASE(test_no_usable_memory),
 	   KTAP_CASE(test_only_tiny_ranges), KTAP_CASE(test_wrapping_range),
 	   KTAP_CASE(test_reservation_covering_everything),
-	   KTAP_CASE(test_carve_takes_highest_fit), KTAP_CASE(test_frame_zero_never_usable));
+	   KTAP_CASE(test_carve_takes_highest_fit), KTAP_CASE(test_frame_zero_never_usable),
+	   KTAP_CASE(test_ram_ranges_merge_boot_data));
