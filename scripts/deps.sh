@@ -20,7 +20,7 @@ PACKAGES=(
 	bochs bochsbios vgabios
 	# toolchains and tools
 	gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross make python3
-	clang lld valgrind gdb-multiarch clang-format device-tree-compiler
+	clang lld libclang-rt-14-dev valgrind gdb-multiarch clang-format device-tree-compiler
 	# libraries
 	gnu-efi libfdt-dev newlib-source
 	# GRUB ISO for the Multiboot2 boot under Bochs
