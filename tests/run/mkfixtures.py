@@ -9,6 +9,9 @@ binary is committed:
   truncated.dtb        the blob cut in the middle of its structure block; the header still
                        gives the full size (QEMU's -dtb refuses this one: load it raw)
   bad-magic.dtb        the blob with a wrong magic number (also refused by QEMU's -dtb)
+  overlap-memory.dtb   a well-formed blob describing a second /memory bank that overlaps the
+                       first: a crafted memory map the kernel must refuse (loaded raw too, so
+                       QEMU cannot rewrite its memory nodes)
 
 usage: mkfixtures.py [OUTDIR]   (default build/test-fixtures; regenerated when missing)
 """
@@ -23,7 +26,16 @@ FDT_BEGIN_NODE, FDT_END_NODE, FDT_PROP, FDT_NOP, FDT_END = 1, 2, 3, 4, 9
 # The node whose first property gets the bad name offset: one QEMU does not touch and that
 # the kernel does not need to boot, so only a check of the whole blob finds the damage.
 VICTIM_NODE = b"pl061@"
-FIXTURES = ("corrupt-nameoff.dtb", "truncated.dtb", "bad-magic.dtb")
+FIXTURES = ("corrupt-nameoff.dtb", "truncated.dtb", "bad-magic.dtb", "overlap-memory.dtb")
+# A bank inside QEMU's first one (RAM at 0x40000000): two usable ranges claiming the same pages.
+OVERLAPPING_BANK = b"""
+/ {
+	memory@48000000 {
+		device_type = "memory";
+		reg = <0x0 0x48000000 0x0 0x08000000>;
+	};
+};
+"""
 
 
 def qemu_dtb():
@@ -72,6 +84,13 @@ def find_prop(dtb, node_prefix):
     raise ValueError(f"no property in a node named {node_prefix!r}*")
 
 
+def dtc(data, to):
+    """Converts between DTB and DTS with dtc (device-tree-compiler)."""
+    src = "dts" if to == "dtb" else "dtb"
+    return subprocess.run(["dtc", "-q", "-I", src, "-O", to, "-"], input=data,
+                          check=True, capture_output=True).stdout
+
+
 def make(outdir):
     dtb = qemu_dtb()
     h = header(dtb)
@@ -89,6 +108,8 @@ def make(outdir):
     struct.pack_into(">I", bad, 0, 0xDEADBEEF)
     fixtures["bad-magic.dtb"] = bytes(bad)
 
+    fixtures["overlap-memory.dtb"] = dtc(dtc(dtb, "dts") + OVERLAPPING_BANK, "dtb")
+
     os.makedirs(outdir, exist_ok=True)
     for name, data in fixtures.items():
         tmp = os.path.join(outdir, name + ".tmp")
@@ -102,7 +123,7 @@ def main():
     if all(os.path.exists(os.path.join(outdir, n)) for n in FIXTURES):
         return 0
     make(outdir)
-    print(f"mkfixtures: damaged DTBs in {outdir}: {', '.join(FIXTURES)}")
+    print(f"mkfixtures: damaged and crafted DTBs in {outdir}: {', '.join(FIXTURES)}")
     return 0
 
 
