@@ -13,7 +13,7 @@
 
 #include "lib/types.h"
 
-#define PT_ENTRIES 512
+#define PT_ENTRIES    512
 #define PT_INDEX_BITS 9
 #define PT_MAX_LEVELS 5
 
@@ -42,9 +42,9 @@ enum pt_prot {
 #define PT_PROT_BITS 9
 
 enum pt_memtype {
-	PT_MEM_NORMAL, /* write-back cacheable */
+	PT_MEM_NORMAL,	  /* write-back cacheable */
 	PT_MEM_NORMAL_NC, /* non-cacheable */
-	PT_MEM_DEVICE, /* Device-nGnRE / UC */
+	PT_MEM_DEVICE,	  /* Device-nGnRE / UC */
 	PT_MEM_TYPES,
 };
 
@@ -55,7 +55,7 @@ struct pt_attrs {
 
 /* The bits one portable attribute contributes, when present and when absent. */
 struct pt_attr_bits {
-	u64 set; /* OR-ed in when the attribute is present */
+	u64 set;   /* OR-ed in when the attribute is present */
 	u64 clear; /* OR-ed in when it is absent (inverted bits like XN, AP[2]) */
 };
 
@@ -74,7 +74,7 @@ struct pt_format {
 	/* Concatenated root tables (arm64 stage-2 with a start level skipped): 1 otherwise. */
 	unsigned root_pages;
 	u32 leaf_levels; /* BIT(level) for each level that may hold a leaf */
-	u64 oa_mask; /* output-address bits of any descriptor */
+	u64 oa_mask;	 /* output-address bits of any descriptor */
 
 	/* An entry is valid iff (e & valid_mask) != 0. */
 	u64 valid_mask;
@@ -109,7 +109,7 @@ extern const struct pt_format arm64_s1_el2_format;
 extern const struct pt_format x86_64_4level_format;
 extern const struct pt_format x86_64_5level_format;
 extern const struct pt_format x86_64_ept4_format; /* Intel EPT, 4-level walk */
-extern const struct pt_format x86_64_npt_format; /* AMD NPT (long-mode format, U=1) */
+extern const struct pt_format x86_64_npt_format;  /* AMD NPT (long-mode format, U=1) */
 
 /*
  * arm64 stage 2 for an IPA size: the fewest levels, folding the first into up

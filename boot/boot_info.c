@@ -8,7 +8,7 @@ void boot_info_add_range(struct boot_info *bi, u64 base, u64 size, enum mem_type
 		bi->ranges_overflow = true;
 		return;
 	}
-	bi->ranges[bi->nr_ranges++] = (struct mem_range){ base, size, type };
+	bi->ranges[bi->nr_ranges++] = (struct mem_range){base, size, type};
 }
 
 void boot_info_set_cmdline(struct boot_info *bi, const char *cmdline, size_t max_len)

@@ -18,8 +18,8 @@ enum boot_protocol {
 
 enum mem_type {
 	MEM_USABLE,
-	MEM_RESERVED, /* firmware, MMIO holes, reserved-memory nodes, memreserve */
-	MEM_ACPI, /* ACPI reclaimable and NVS: never handed out */
+	MEM_RESERVED,  /* firmware, MMIO holes, reserved-memory nodes, memreserve */
+	MEM_ACPI,      /* ACPI reclaimable and NVS: never handed out */
 	MEM_BOOT_DATA, /* DTB, boot modules, the map itself: kept */
 };
 
@@ -29,7 +29,7 @@ struct mem_range {
 	enum mem_type type;
 };
 
-#define BOOT_MAX_RANGES 256
+#define BOOT_MAX_RANGES	 256
 #define BOOT_CMDLINE_MAX 1024
 
 struct boot_info {

@@ -5,7 +5,7 @@
 #include "lib/parse.h"
 #include "lib/string.h"
 
-struct kernel_options kopt = { .max_cpus = MAX_CPUS };
+struct kernel_options kopt = {.max_cpus = MAX_CPUS};
 
 static int opt_test(struct kernel_options *o, char *value)
 {
@@ -22,7 +22,8 @@ static int opt_test(struct kernel_options *o, char *value)
 		if (comma)
 			*comma = '\0';
 		if (o->nr_suites == CMDLINE_MAX_SUITES) {
-			printf("granule: cmdline: more than %d suites in test=\n", CMDLINE_MAX_SUITES);
+			printf("granule: cmdline: more than %d suites in test=\n",
+			       CMDLINE_MAX_SUITES);
 			return -1;
 		}
 		o->suites[o->nr_suites++] = value;

@@ -11,10 +11,10 @@ __noreturn void boot_fail(const char *fmt, ...) __printf(1, 2);
 /* Prints the final status line the test runner reads, then arch_exit(status). */
 __noreturn void kernel_exit(int status);
 
-#define BUG_ON(cond)                                                           \
-	do {                                                                   \
-		if (unlikely(cond))                                            \
-			panic("BUG at %s:%d: %s", __FILE__, __LINE__, #cond); \
+#define BUG_ON(cond)                                                                               \
+	do {                                                                                       \
+		if (unlikely(cond))                                                                \
+			panic("BUG at %s:%d: %s", __FILE__, __LINE__, #cond);                      \
 	} while (0)
 
 #endif

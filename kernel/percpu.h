@@ -7,7 +7,7 @@
 
 struct percpu {
 	unsigned id; /* logical index, 0 = boot CPU */
-	u64 hwid; /* MPIDR affinity / APIC ID */
+	u64 hwid;    /* MPIDR affinity / APIC ID */
 	void *stack_top;
 	bool online;
 	/* Counters the SMP, IPI and timer suites check. */

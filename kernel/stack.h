@@ -3,7 +3,7 @@
 #ifndef KERNEL_STACK_H
 #define KERNEL_STACK_H
 
-#define STACK_SIZE 0x8000 /* 32 KiB per CPU */
+#define STACK_SIZE	 0x8000 /* 32 KiB per CPU */
 #define STACK_GUARD_SIZE 0x1000 /* one unmapped page below each stack */
 
 #ifndef __ASSEMBLER__

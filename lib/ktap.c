@@ -48,7 +48,7 @@ static bool run_suite(const struct ktap_suite *s, unsigned index)
 	}
 	printf("    1..%u\n", s->nr_cases);
 	for (unsigned i = 0; i < s->nr_cases; i++) {
-		current = (struct case_state){ 0 };
+		current = (struct case_state){0};
 		s->cases[i].run();
 		if (current.skip_reason) {
 			printf("    ok %u %s # SKIP %s\n", i + 1, s->cases[i].name,

@@ -23,12 +23,14 @@ struct ktap_suite {
 	bool (*skip)(const char **reason);
 };
 
-#define KTAP_SUITE(sym, suite_name, ...)                                  \
-	static const struct ktap_case sym##_cases[] = { __VA_ARGS__ };    \
-	const struct ktap_suite sym = { .name = suite_name,               \
-					.cases = sym##_cases,             \
-					.nr_cases = ARRAY_SIZE(sym##_cases) }
-#define KTAP_CASE(fn) { #fn, fn }
+#define KTAP_SUITE(sym, suite_name, ...)                                                           \
+	static const struct ktap_case sym##_cases[] = {__VA_ARGS__};                               \
+	const struct ktap_suite sym = {                                                            \
+		.name = suite_name, .cases = sym##_cases, .nr_cases = ARRAY_SIZE(sym##_cases)}
+#define KTAP_CASE(fn)                                                                              \
+	{                                                                                          \
+#fn, fn                                                                            \
+	}
 
 /* Called from inside a case. */
 void ktap_expect(bool ok, const char *file, int line, const char *expr);
@@ -36,13 +38,13 @@ void ktap_skip(const char *reason);
 void ktap_diag(const char *fmt, ...) __printf(1, 2);
 
 #define EXPECT(cond) ktap_expect(!!(cond), __FILE__, __LINE__, #cond)
-#define EXPECT_EQ(a, b)                                                                 \
-	do {                                                                            \
-		u64 _a = (u64)(a), _b = (u64)(b);                                       \
-		if (_a != _b)                                                           \
-			ktap_diag("%s:%d: %s == %s: 0x%llx != 0x%llx", __FILE__, __LINE__, \
-				  #a, #b, (unsigned long long)_a, (unsigned long long)_b); \
-		ktap_expect(_a == _b, __FILE__, __LINE__, #a " == " #b);                \
+#define EXPECT_EQ(a, b)                                                                            \
+	do {                                                                                       \
+		u64 _a = (u64)(a), _b = (u64)(b);                                                  \
+		if (_a != _b)                                                                      \
+			ktap_diag("%s:%d: %s == %s: 0x%llx != 0x%llx", __FILE__, __LINE__, #a, #b, \
+				  (unsigned long long)_a, (unsigned long long)_b);                 \
+		ktap_expect(_a == _b, __FILE__, __LINE__, #a " == " #b);                           \
 	} while (0)
 
 /* Runs the suites; returns the number of failed cases. */

@@ -33,9 +33,12 @@ bool parse_u64(const char *s, size_t len, u64 *out)
 			if (i + 1 != len)
 				return false;
 			switch (s[i]) {
-			case 'K': case 'k': shift = 10; break;
-			case 'M': case 'm': shift = 20; break;
-			case 'G': case 'g': shift = 30; break;
+			case 'K':
+			case 'k': shift = 10; break;
+			case 'M':
+			case 'm': shift = 20; break;
+			case 'G':
+			case 'g': shift = 30; break;
 			default: return false;
 			}
 			if (value > (~0ULL >> shift))

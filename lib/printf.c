@@ -28,8 +28,8 @@ struct spec {
 	char length; /* 'H' hh, 'h', 'l', 'L' ll/j/z/t, 0 int */
 };
 
-static void out_number(struct out *o, const struct spec *sp, u64 value,
-		       bool negative, unsigned base, bool upper)
+static void out_number(struct out *o, const struct spec *sp, u64 value, bool negative,
+		       unsigned base, bool upper)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -89,7 +89,7 @@ static void out_string(struct out *o, const struct spec *sp, const char *s)
 
 static const char *parse_spec(const char *fmt, struct spec *sp, va_list *ap)
 {
-	*sp = (struct spec){ .precision = -1 };
+	*sp = (struct spec){.precision = -1};
 	for (;; fmt++) {
 		if (*fmt == '-')
 			sp->left = true;
@@ -162,7 +162,7 @@ static s64 arg_signed(const struct spec *sp, va_list *ap)
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 	va_list ap;
 
 	va_copy(ap, ap_in);

@@ -14,7 +14,10 @@ struct spinlock {
 	u16 owner;
 };
 
-#define SPINLOCK_INIT { 0, 0 }
+#define SPINLOCK_INIT                                                                              \
+	{                                                                                          \
+		0, 0                                                                               \
+	}
 
 static inline void spin_lock_init(struct spinlock *l)
 {

@@ -28,10 +28,10 @@ static unsigned nr_early_devices;
 static u64 stacks_next = STACKS_BASE;
 static struct spinlock kmap_lock;
 
-static const struct pt_attrs text_attrs = { PT_READ | PT_EXEC | PT_GLOBAL, PT_MEM_NORMAL };
-static const struct pt_attrs rodata_attrs = { PT_READ | PT_GLOBAL, PT_MEM_NORMAL };
-static const struct pt_attrs data_attrs = { PT_READ | PT_WRITE | PT_GLOBAL, PT_MEM_NORMAL };
-static const struct pt_attrs device_attrs = { PT_READ | PT_WRITE | PT_GLOBAL, PT_MEM_DEVICE };
+static const struct pt_attrs text_attrs = {PT_READ | PT_EXEC | PT_GLOBAL, PT_MEM_NORMAL};
+static const struct pt_attrs rodata_attrs = {PT_READ | PT_GLOBAL, PT_MEM_NORMAL};
+static const struct pt_attrs data_attrs = {PT_READ | PT_WRITE | PT_GLOBAL, PT_MEM_NORMAL};
+static const struct pt_attrs device_attrs = {PT_READ | PT_WRITE | PT_GLOBAL, PT_MEM_DEVICE};
 
 /* ---- The kernel regime: invalidation only matters once the tables are live ---- */
 
@@ -150,8 +150,8 @@ static void report(void)
 	       (unsigned long long)image_pa(__text_start),
 	       (unsigned long long)image_pa(__text_end) - 1,
 	       (unsigned long long)image_pa((const char *)boot_stack));
-	printf("kmap: direct map at 0x%llx, vmemmap at 0x%llx, stacks at 0x%llx\n",
-	       DIRECT_MAP_BASE, vmemmap_va_start(), STACKS_BASE);
+	printf("kmap: direct map at 0x%llx, vmemmap at 0x%llx, stacks at 0x%llx\n", DIRECT_MAP_BASE,
+	       vmemmap_va_start(), STACKS_BASE);
 }
 
 void kmap_init(struct boot_info *bi)
@@ -186,7 +186,7 @@ void *kmap_device(paddr_t pa, u64 size)
 		if (nr_early_devices == MAX_EARLY_DEVICES)
 			panic("more than %d devices mapped before the kernel's page tables",
 			      MAX_EARLY_DEVICES);
-		early_devices[nr_early_devices++] = (struct device_region){ base, end - base };
+		early_devices[nr_early_devices++] = (struct device_region){base, end - base};
 	} else {
 		flags = spin_lock_irqsave(&kmap_lock);
 		map_device_now(base, end - base);

@@ -15,8 +15,8 @@
 /* All in the lower half so one layout serves 48-bit arm64 TTBR0 and x86-64. */
 #define DIRECT_MAP_BASE 0x0000400000000000ULL /* 64 TiB */
 #define DIRECT_MAP_SIZE 0x0000100000000000ULL /* 16 TiB of RAM at most */
-#define VMEMMAP_BASE 0x0000500000000000ULL
-#define STACKS_BASE 0x0000600000000000ULL
+#define VMEMMAP_BASE	0x0000500000000000ULL
+#define STACKS_BASE	0x0000600000000000ULL
 /* Physical addresses at or above this cannot be identity mapped below DIRECT_MAP_BASE. */
 #define IDENTITY_LIMIT DIRECT_MAP_BASE
 

@@ -60,7 +60,7 @@ static bool subtract(struct memmap *m, u64 base, u64 end)
 			memmove(&m->usable[i + 2], &m->usable[i + 1],
 				(m->nr_usable - i - 1) * sizeof(*u));
 			m->nr_usable++;
-			m->usable[i + 1] = (struct mem_range){ end, uend - end, MEM_USABLE };
+			m->usable[i + 1] = (struct mem_range){end, uend - end, MEM_USABLE};
 			u->size = base - ubase;
 			return true;
 		}
@@ -101,9 +101,10 @@ static enum memmap_error collect_usable(struct memmap *out, const struct mem_ran
 		u64 base, end;
 
 		if (range_wraps(&raw[i]))
-			return fail(MEMMAP_WRAP, why, why_size,
-				    "range 0x%llx size 0x%llx wraps past the top of the address space",
-				    &raw[i], NULL);
+			return fail(
+				MEMMAP_WRAP, why, why_size,
+				"range 0x%llx size 0x%llx wraps past the top of the address space",
+				&raw[i], NULL);
 		if (raw[i].type != MEM_USABLE)
 			continue;
 		base = ALIGN_UP(raw[i].base, PAGE_SIZE);
@@ -113,7 +114,7 @@ static enum memmap_error collect_usable(struct memmap *out, const struct mem_ran
 		if (out->nr_usable == MEMMAP_MAX)
 			return fail(MEMMAP_TOO_MANY, why, why_size,
 				    "more usable ranges than the kernel tracks", NULL, NULL);
-		out->usable[out->nr_usable++] = (struct mem_range){ base, end - base, MEM_USABLE };
+		out->usable[out->nr_usable++] = (struct mem_range){base, end - base, MEM_USABLE};
 	}
 	sort_ranges(out->usable, out->nr_usable);
 	return MEMMAP_OK;
@@ -124,9 +125,10 @@ static enum memmap_error check_usable_overlap(const struct memmap *m, char *why,
 {
 	for (unsigned i = 0; i + 1 < m->nr_usable; i++) {
 		if (range_end(&m->usable[i]) > m->usable[i + 1].base)
-			return fail(MEMMAP_OVERLAP, why, why_size,
-				    "usable ranges overlap: [0x%llx-0x%llx] %s and [0x%llx-0x%llx] %s",
-				    &m->usable[i], &m->usable[i + 1]);
+			return fail(
+				MEMMAP_OVERLAP, why, why_size,
+				"usable ranges overlap: [0x%llx-0x%llx] %s and [0x%llx-0x%llx] %s",
+				&m->usable[i], &m->usable[i + 1]);
 	}
 	return MEMMAP_OK;
 }
@@ -197,13 +199,13 @@ void memmap_init(struct boot_info *bi)
 	char why[160];
 	enum memmap_error e;
 
-	kept[nr_kept++] = (struct mem_range){ bi->image_start, bi->image_end - bi->image_start,
-					      MEM_BOOT_DATA };
+	kept[nr_kept++] =
+		(struct mem_range){bi->image_start, bi->image_end - bi->image_start, MEM_BOOT_DATA};
 	if (bi->fdt)
-		kept[nr_kept++] = (struct mem_range){ bi->fdt, MAX(bi->fdt_size, 1), MEM_BOOT_DATA };
+		kept[nr_kept++] = (struct mem_range){bi->fdt, MAX(bi->fdt_size, 1), MEM_BOOT_DATA};
 	if (bi->lowmem_trampoline)
-		kept[nr_kept++] = (struct mem_range){ bi->lowmem_trampoline, PAGE_SIZE,
-						      MEM_BOOT_DATA };
+		kept[nr_kept++] =
+			(struct mem_range){bi->lowmem_trampoline, PAGE_SIZE, MEM_BOOT_DATA};
 	print_raw_map(bi);
 	e = memmap_build(&kernel_memmap, bi->ranges, bi->nr_ranges, kept, nr_kept, why,
 			 sizeof(why));
@@ -243,7 +245,7 @@ unsigned memmap_ram_ranges(const struct boot_info *bi, struct mem_range *out, un
 		u64 base = ALIGN_UP(r->base, PAGE_SIZE), end = ALIGN_DOWN(range_end(r), PAGE_SIZE);
 
 		if ((r->type == MEM_USABLE || r->type == MEM_BOOT_DATA) && base < end)
-			out[n++] = (struct mem_range){ base, end - base, MEM_USABLE };
+			out[n++] = (struct mem_range){base, end - base, MEM_USABLE};
 	}
 	sort_ranges(out, n);
 	/* Merge overlapping and touching ranges: the DTB inside RAM is not a second range. */

@@ -22,9 +22,9 @@ struct memmap {
 enum memmap_error {
 	MEMMAP_OK,
 	MEMMAP_NO_USABLE, /* nothing usable at all */
-	MEMMAP_OVERLAP, /* two usable ranges overlap, or usable overlaps reserved */
-	MEMMAP_WRAP, /* base + size overflows */
-	MEMMAP_TOO_MANY, /* more pieces than MEMMAP_MAX after subtraction */
+	MEMMAP_OVERLAP,	  /* two usable ranges overlap, or usable overlaps reserved */
+	MEMMAP_WRAP,	  /* base + size overflows */
+	MEMMAP_TOO_MANY,  /* more pieces than MEMMAP_MAX after subtraction */
 	MEMMAP_TOO_SMALL, /* less usable memory than the kernel needs to run */
 };
 
@@ -34,8 +34,8 @@ enum memmap_error {
  * Pure function: host-tested with crafted maps, and run again in-kernel.
  */
 enum memmap_error memmap_build(struct memmap *out, const struct mem_range *raw, unsigned nr_raw,
-			       const struct mem_range *reserved, unsigned nr_reserved,
-			       char *why, size_t why_size);
+			       const struct mem_range *reserved, unsigned nr_reserved, char *why,
+			       size_t why_size);
 
 /* Builds the kernel's map from boot_info (minus image, DTB, trampoline); boot_fail()s on error. */
 void memmap_init(struct boot_info *bi);

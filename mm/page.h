@@ -11,7 +11,7 @@
 #include "lib/types.h"
 
 enum page_state {
-	PAGE_RESERVED, /* not RAM, or RAM the allocator never owns */
+	PAGE_RESERVED,	/* not RAM, or RAM the allocator never owns */
 	PAGE_FREE_HEAD, /* first frame of a free buddy block (order valid) */
 	PAGE_FREE_TAIL,
 	PAGE_ALLOCATED_HEAD,
@@ -24,14 +24,15 @@ struct page {
 	u8 order;
 	u8 pt_level;
 	u8 flags;
-	u16 pt_valid; /* valid entries in this table page */
+	u16 pt_valid;		 /* valid entries in this table page */
 	struct spinlock pt_lock; /* per-table lock (4 bytes) */
 	/* Free-list links as frame numbers: compact and position independent. */
 	u64 next_pfn;
 	u64 prev_pfn;
 };
 
-_Static_assert(sizeof(struct page) == 32, "struct page must stay 32 bytes (128 per 4K vmemmap page)");
+_Static_assert(sizeof(struct page) == 32,
+	       "struct page must stay 32 bytes (128 per 4K vmemmap page)");
 
 extern struct page *page_array;
 extern u64 page_array_first_frame; /* frames covered: [first_frame, frames) */

@@ -254,7 +254,7 @@ void pmm_init(struct boot_info *bi)
 	boot_identity_limit = bi->identity_limit;
 	free_frames = total_frames = 0;
 	for (unsigned o = 0; o <= PMM_MAX_ORDER; o++)
-		free_area[o] = (struct free_area){ NO_PFN, 0 };
+		free_area[o] = (struct free_area){NO_PFN, 0};
 	place_page_array(bi);
 	/* PAGE_RESERVED is 0: the zeroed array already marks every frame reserved. */
 	for (unsigned i = 0; i < kernel_memmap.nr_usable; i++) {

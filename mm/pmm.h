@@ -10,9 +10,9 @@
 #include "mm/page.h"
 
 #define PMM_MAX_ORDER 18 /* 1 GiB */
-#define ORDER_4K 0
-#define ORDER_2M 9
-#define ORDER_1G 18
+#define ORDER_4K      0
+#define ORDER_2M      9
+#define ORDER_1G      18
 
 void pmm_init(struct boot_info *bi);
 /* Adds usable memory above the boot identity limit once the direct map exists. */

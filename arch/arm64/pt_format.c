@@ -7,25 +7,25 @@
 #include "arch/pt_format.h"
 
 /* Descriptor bits (D8.3.1, D8.3.2). */
-#define DESC_VALID BIT(0)
-#define DESC_TABLE BIT(1) /* at levels 0-2 (Arm numbering): table, else block */
-#define DESC_PAGE BIT(1) /* at level 3 a valid descriptor must be a page */
-#define DESC_ATTRINDX(i) ((u64)(i) << 2)
+#define DESC_VALID	   BIT(0)
+#define DESC_TABLE	   BIT(1) /* at levels 0-2 (Arm numbering): table, else block */
+#define DESC_PAGE	   BIT(1) /* at level 3 a valid descriptor must be a page */
+#define DESC_ATTRINDX(i)   ((u64)(i) << 2)
 #define DESC_ATTRINDX_MASK GENMASK(4, 2)
-#define DESC_AP_RO BIT(7) /* AP[2]: read-only */
-#define DESC_SH_INNER (3ULL << 8)
-#define DESC_AF BIT(10)
-#define DESC_XN BIT(54) /* EL2 regime: one execute-never bit */
-#define DESC_SW0 BIT(55)
-#define DESC_SW1 BIT(56)
-#define DESC_OA_48 GENMASK(47, 12)
+#define DESC_AP_RO	   BIT(7) /* AP[2]: read-only */
+#define DESC_SH_INNER	   (3ULL << 8)
+#define DESC_AF		   BIT(10)
+#define DESC_XN		   BIT(54) /* EL2 regime: one execute-never bit */
+#define DESC_SW0	   BIT(55)
+#define DESC_SW1	   BIT(56)
+#define DESC_OA_48	   GENMASK(47, 12)
 
 /*
  * MAIR_EL2 slots, programmed by arch_kernel_pt_activate():
  * 0 Device-nGnRE, 1 Normal WB RAWA, 2 Normal NC, 3 Device-nGnRnE.
  */
-#define MAIR_IDX_DEVICE 0
-#define MAIR_IDX_NORMAL 1
+#define MAIR_IDX_DEVICE	   0
+#define MAIR_IDX_NORMAL	   1
 #define MAIR_IDX_NORMAL_NC 2
 
 static unsigned arm_level(unsigned level)
@@ -59,13 +59,11 @@ static enum pt_live_change s1_classify_live(u64 old, u64 new, unsigned level)
  * 2M), pages at level 3 (D8.3.1), a 48-bit output address, AF set up front (no
  * Access flag faults) and Normal memory inner shareable.
  */
-#define ARM64_4K_DESCRIPTORS                                                   \
-	.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = DESC_OA_48,       \
-	.valid_mask = DESC_VALID, .type_mask = DESC_VALID | DESC_TABLE,       \
-	.table_type = DESC_VALID | DESC_TABLE,                                \
-	.table_bits = DESC_VALID | DESC_TABLE, .page_bits = DESC_VALID | DESC_PAGE, \
-	.block_bits = DESC_VALID, .leaf_always = DESC_AF | DESC_SH_INNER,     \
-	.arch_level = arm_level
+#define ARM64_4K_DESCRIPTORS                                                                       \
+	.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = DESC_OA_48, .valid_mask = DESC_VALID,  \
+	.type_mask = DESC_VALID | DESC_TABLE, .table_type = DESC_VALID | DESC_TABLE,               \
+	.table_bits = DESC_VALID | DESC_TABLE, .page_bits = DESC_VALID | DESC_PAGE,                \
+	.block_bits = DESC_VALID, .leaf_always = DESC_AF | DESC_SH_INNER, .arch_level = arm_level
 
 const struct pt_format arm64_s1_el2_format = {
 	.name = "arm64 stage-1 EL2 4K/48-bit",
@@ -73,37 +71,39 @@ const struct pt_format arm64_s1_el2_format = {
 	.va_bits = 48,
 	.root_pages = 1,
 	ARM64_4K_DESCRIPTORS,
-	.prot_bits = {
-		[0] = { 0, 0 }, /* PT_READ: every valid EL2 mapping is readable */
-		[1] = { 0, DESC_AP_RO }, /* PT_WRITE */
-		[2] = { 0, DESC_XN }, /* PT_EXEC */
-		[3] = { 0, 0 }, /* PT_USER: the EL2 regime has no EL0 */
-		[4] = { 0, 0 }, /* PT_GLOBAL: no ASIDs in the EL2 regime */
-		[5] = { 0, 0 }, /* PT_ACCESSED: AF always set */
-		[6] = { 0, 0 }, /* PT_DIRTY */
-		[7] = { DESC_SW0, 0 },
-		[8] = { DESC_SW1, 0 },
-	},
+	.prot_bits =
+		{
+			[0] = {0, 0},	       /* PT_READ: every valid EL2 mapping is readable */
+			[1] = {0, DESC_AP_RO}, /* PT_WRITE */
+			[2] = {0, DESC_XN},    /* PT_EXEC */
+			[3] = {0, 0},	       /* PT_USER: the EL2 regime has no EL0 */
+			[4] = {0, 0},	       /* PT_GLOBAL: no ASIDs in the EL2 regime */
+			[5] = {0, 0},	       /* PT_ACCESSED: AF always set */
+			[6] = {0, 0},	       /* PT_DIRTY */
+			[7] = {DESC_SW0, 0},
+			[8] = {DESC_SW1, 0},
+		},
 	.implied_prot = PT_READ,
 	.memtype_mask = DESC_ATTRINDX_MASK,
-	.memtype_bits = {
-		[PT_MEM_NORMAL] = DESC_ATTRINDX(MAIR_IDX_NORMAL),
-		[PT_MEM_NORMAL_NC] = DESC_ATTRINDX(MAIR_IDX_NORMAL_NC),
-		[PT_MEM_DEVICE] = DESC_ATTRINDX(MAIR_IDX_DEVICE),
-	},
+	.memtype_bits =
+		{
+			[PT_MEM_NORMAL] = DESC_ATTRINDX(MAIR_IDX_NORMAL),
+			[PT_MEM_NORMAL_NC] = DESC_ATTRINDX(MAIR_IDX_NORMAL_NC),
+			[PT_MEM_DEVICE] = DESC_ATTRINDX(MAIR_IDX_DEVICE),
+		},
 	.classify_live = s1_classify_live,
 };
 
 /* ---- Stage 2 (D8.3.2: stage 2 block and page descriptors) ---- */
 
-#define S2_MEMATTR(x) ((u64)(x) << 2) /* MemAttr[3:0], FEAT_S2FWB off */
-#define S2_MEMATTR_MASK GENMASK(5, 2)
-#define S2_MEMATTR_NORMAL_WB S2_MEMATTR(0xf) /* outer WB, inner WB */
-#define S2_MEMATTR_NORMAL_NC S2_MEMATTR(0x5) /* outer NC, inner NC */
+#define S2_MEMATTR(x)		((u64)(x) << 2) /* MemAttr[3:0], FEAT_S2FWB off */
+#define S2_MEMATTR_MASK		GENMASK(5, 2)
+#define S2_MEMATTR_NORMAL_WB	S2_MEMATTR(0xf) /* outer WB, inner WB */
+#define S2_MEMATTR_NORMAL_NC	S2_MEMATTR(0x5) /* outer NC, inner NC */
 #define S2_MEMATTR_DEVICE_NGNRE S2_MEMATTR(0x1)
-#define S2AP_READ BIT(6)
-#define S2AP_WRITE BIT(7)
-#define S2_XN BIT(54) /* XN[1]: not executable at EL1 or EL0 */
+#define S2AP_READ		BIT(6)
+#define S2AP_WRITE		BIT(7)
+#define S2_XN			BIT(54) /* XN[1]: not executable at EL1 or EL0 */
 /* At most 16 concatenated tables at the initial lookup level (D8.2.7, VTCR_EL2.SL0). */
 #define S2_MAX_CONCAT 16
 
@@ -115,19 +115,21 @@ static enum pt_live_change s2_classify_live(u64 old, u64 new, unsigned level)
 static const struct pt_format arm64_s2_template = {
 	.name = "arm64 stage-2 4K",
 	ARM64_4K_DESCRIPTORS,
-	.prot_bits = {
-		[0] = { S2AP_READ, 0 },
-		[1] = { S2AP_WRITE, 0 },
-		[2] = { 0, S2_XN },
-		[7] = { DESC_SW0, 0 },
-		[8] = { DESC_SW1, 0 },
-	},
+	.prot_bits =
+		{
+			[0] = {S2AP_READ, 0},
+			[1] = {S2AP_WRITE, 0},
+			[2] = {0, S2_XN},
+			[7] = {DESC_SW0, 0},
+			[8] = {DESC_SW1, 0},
+		},
 	.memtype_mask = S2_MEMATTR_MASK,
-	.memtype_bits = {
-		[PT_MEM_NORMAL] = S2_MEMATTR_NORMAL_WB,
-		[PT_MEM_NORMAL_NC] = S2_MEMATTR_NORMAL_NC,
-		[PT_MEM_DEVICE] = S2_MEMATTR_DEVICE_NGNRE,
-	},
+	.memtype_bits =
+		{
+			[PT_MEM_NORMAL] = S2_MEMATTR_NORMAL_WB,
+			[PT_MEM_NORMAL_NC] = S2_MEMATTR_NORMAL_NC,
+			[PT_MEM_DEVICE] = S2_MEMATTR_DEVICE_NGNRE,
+		},
 	.classify_live = s2_classify_live,
 };
 

@@ -68,7 +68,8 @@ static void test_allocations_inside_usable_ram(void)
 	EXPECT(inside);
 	EXPECT_EQ(pa_to_page(pa)->state, PAGE_ALLOCATED_HEAD);
 	pmm_free(pa, ORDER_4K);
-	EXPECT_EQ(pa_to_page(pa)->state == PAGE_FREE_HEAD || pa_to_page(pa)->state == PAGE_FREE_TAIL,
+	EXPECT_EQ(pa_to_page(pa)->state == PAGE_FREE_HEAD ||
+			  pa_to_page(pa)->state == PAGE_FREE_TAIL,
 		  1);
 }
 

@@ -17,8 +17,8 @@ static void test_unexpected_exception_is_reported(void)
 	EXPECT(false);
 }
 
-static const struct ktap_case exception_cases[] = { KTAP_CASE(
-	test_unexpected_exception_is_reported) };
+static const struct ktap_case exception_cases[] = {
+	KTAP_CASE(test_unexpected_exception_is_reported)};
 
 const struct ktap_suite suite_exception = {
 	.name = "exception",

@@ -143,8 +143,8 @@ static void test_live_changes_take_effect(void)
 {
 	struct pgtable *pt = (struct pgtable *)kmap_pgtable();
 	paddr_t pa = pmm_alloc(ORDER_4K);
-	struct pt_attrs rw = { PT_READ | PT_WRITE, PT_MEM_NORMAL };
-	struct pt_attrs ro = { PT_READ, PT_MEM_NORMAL };
+	struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
+	struct pt_attrs ro = {PT_READ, PT_MEM_NORMAL};
 	u64 tables0 = pt->tables;
 
 	EXPECT_EQ(pt_map(pt, SCRATCH_VA, pa, PAGE_SIZE, rw, 0), 0);
@@ -177,8 +177,7 @@ static void test_direct_map_uses_blocks(void)
 static void test_dump(void)
 {
 	pt_dump(kmap_pgtable(), (u64)(uintptr_t)__image_start,
-		ALIGN_UP((u64)(uintptr_t)__image_end, PAGE_SIZE) -
-			(u64)(uintptr_t)__image_start);
+		ALIGN_UP((u64)(uintptr_t)__image_end, PAGE_SIZE) - (u64)(uintptr_t)__image_start);
 	EXPECT(kmap_pgtable()->tables > 1);
 }
 
