@@ -42,27 +42,33 @@ static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
  * With the power-on PAT (SDM 11.12.4: PA0 WB, PA1 WT, PA2 UC-, PA3 UC):
  * PWT=PCD=0 selects WB, PCD selects UC-, PWT|PCD selects UC.
  */
-/* clang-format off: one attribute per line reads better than what it would make */
-#define X86_PAGING_FORMAT(levels_, va_bits_, name_, leaf_always_)                                  \
-	{                                                                                          \
-		.name = name_, .levels = levels_, .va_bits = va_bits_, .root_pages = 1,            \
-		.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = PTE_OA, .valid_mask = PTE_P,   \
-		.type_mask = PTE_PS, .table_type = 0, .table_bits = PTE_P | PTE_RW | PTE_US,       \
-		.page_bits = 0, .block_bits = PTE_PS, .leaf_always = leaf_always_,                 \
-		.prot_bits =                                                                       \
-			{                                                                          \
-				[0] = {0, 0},	   [1] = {PTE_RW, 0},  [2] = {0, PTE_XD},          \
-				[3] = {PTE_US, 0}, [4] = {PTE_G, 0},   [5] = {PTE_A, 0},           \
-				[6] = {PTE_D, 0},  [7] = {PTE_SW0, 0}, [8] = {PTE_SW1, 0},         \
-			},                                                                         \
-		.implied_prot = PT_READ, .memtype_mask = PTE_PWT | PTE_PCD,                        \
-		.memtype_bits =                                                                    \
-			{                                                                          \
-				[PT_MEM_NORMAL] = 0,                                               \
-				[PT_MEM_NORMAL_NC] = PTE_PCD,                                      \
-				[PT_MEM_DEVICE] = PTE_PWT | PTE_PCD,                               \
-			},                                                                         \
-		.arch_level = x86_level, .classify_live = x86_classify_live,                       \
+/* One attribute per line reads better than what clang-format would make of it. */
+/* clang-format off */
+#define X86_PAGING_FORMAT(levels_, va_bits_, name_, leaf_always_)                       \
+	{                                                                               \
+		.name = name_, .levels = levels_, .va_bits = va_bits_, .root_pages = 1, \
+		.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = PTE_OA,             \
+		.valid_mask = PTE_P, .type_mask = PTE_PS, .table_type = 0,              \
+		.table_bits = PTE_P | PTE_RW | PTE_US, .page_bits = 0,                  \
+		.block_bits = PTE_PS, .leaf_always = leaf_always_,                      \
+		.prot_bits = {                                                          \
+			[0] = { 0, 0 },                                                 \
+			[1] = { PTE_RW, 0 },                                            \
+			[2] = { 0, PTE_XD },                                            \
+			[3] = { PTE_US, 0 },                                            \
+			[4] = { PTE_G, 0 },                                             \
+			[5] = { PTE_A, 0 },                                             \
+			[6] = { PTE_D, 0 },                                             \
+			[7] = { PTE_SW0, 0 },                                           \
+			[8] = { PTE_SW1, 0 },                                           \
+		},                                                                      \
+		.implied_prot = PT_READ, .memtype_mask = PTE_PWT | PTE_PCD,             \
+		.memtype_bits = {                                                       \
+			[PT_MEM_NORMAL] = 0,                                            \
+			[PT_MEM_NORMAL_NC] = PTE_PCD,                                   \
+			[PT_MEM_DEVICE] = PTE_PWT | PTE_PCD,                            \
+		},                                                                      \
+		.arch_level = x86_level, .classify_live = x86_classify_live,            \
 	}
 /* clang-format on */
 
