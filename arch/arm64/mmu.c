@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* The kernel's stage-1 translation regime (EL2, or EL1&0 when entered at EL1) and its TLB. */
+#include "arch/arch.h"
+#include "arch/arm64/arm64.h"
+#include "arch/arm64/sysreg.h"
+#include "arch/pt_format.h"
+#include "boot/boot_info.h"
+#include "lib/printf.h"
+
+/*
+ * MAIR attribute indexes; the stage-1 format (pt_format.c) encodes AttrIndx
+ * with exactly this numbering.
+ */
+#define MAIR_DEVICE_nGnRE  0x04ULL /* index 0 */
+#define MAIR_NORMAL_WB	   0xffULL /* index 1: inner/outer write-back, read/write-allocate */
+#define MAIR_NORMAL_NC	   0x44ULL /* index 2 */
+#define MAIR_DEVICE_nGnRnE 0x00ULL /* index 3 */
+#define MAIR_VALUE                                                                                 \
+	(MAIR_DEVICE_nGnRE | MAIR_NORMAL_WB << 8 | MAIR_NORMAL_NC << 16 | MAIR_DEVICE_nGnRnE << 24)
+
+/* TCR fields common to TCR_EL2 (E2H = 0) and the TTBR0 half of TCR_EL1 (D17.2.131). */
+#define TCR_T0SZ(bits)	  (64ULL - (bits))
+#define TCR_IRGN0_WBWA	  (1ULL << 8)
+#define TCR_ORGN0_WBWA	  (1ULL << 10)
+#define TCR_SH0_INNER	  (3ULL << 12)
+#define TCR_TG0_4K	  (0ULL << 14)
+#define TCR_EL2_RES1	  (BIT(31) | BIT(23))
+#define TCR_EL2_PS_SHIFT  16
+#define TCR_EL1_EPD1	  BIT(23) /* no walks through TTBR1_EL1 */
+#define TCR_EL1_TG1_4K	  (2ULL << 30)
+#define TCR_EL1_IPS_SHIFT 32
+/* Without FEAT_LPA2 (TCR.DS) a 4K-granule regime outputs at most 48 bits. */
+#define PARANGE_48 5
+
+struct arm64_mmu_regs arm64_mmu;
+
+/*
+ * Entered at EL1, granule's tables are EL1&0 stage-1 tables. The descriptor
+ * format is the EL2 one except for execute-never: bit 54 is UXN there, and
+ * PXN (bit 53) is what stops EL1 from executing (Arm ARM D8.4.2).
+ */
+#define DESC_PXN BIT(53)
+static struct pt_format el1_format;
+
+const struct pt_format *arch_kernel_pt_format(void)
+{
+	if (arm64_at_el2)
+		return &arm64_s1_el2_format;
+	if (!el1_format.name) {
+		el1_format = arm64_s1_el2_format;
+		el1_format.name = "arm64 stage-1 EL1&0 4K/48-bit";
+		el1_format.prot_bits[2].clear |= DESC_PXN; /* prot_bits[log2(PT_EXEC)] */
+	}
+	return &el1_format;
+}
+
+static u64 tcr_value(void)
+{
+	u64 ps = MIN(arm64_features.parange, PARANGE_48);
+	u64 tcr = TCR_T0SZ(48) | TCR_IRGN0_WBWA | TCR_ORGN0_WBWA | TCR_SH0_INNER | TCR_TG0_4K;
+
+	if (arm64_at_el2)
+		return tcr | TCR_EL2_RES1 | ps << TCR_EL2_PS_SHIFT;
+	return tcr | TCR_EL1_EPD1 | TCR_EL1_TG1_4K | ps << TCR_EL1_IPS_SHIFT;
+}
+
+static u64 sctlr_value(void)
+{
+	/* WXN: writable never executable, whatever a descriptor says. SA: SP alignment checks. */
+	u64 on = SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_WXN | SCTLR_SA;
+
+	return on | (arm64_at_el2 ? SCTLR_EL2_RES1 : SCTLR_EL1_RES1);
+}
+
+/* DC IVAC over [start, start + size): Arm ARM D7.5.9, by VA to the Point of Coherency. */
+static void dcache_inval_poc(u64 start, u64 size)
+{
+	u64 line = 4ULL << FIELD_GET(read_sysreg(ctr_el0), 19, 16); /* DminLine, in words */
+
+	for (u64 a = ALIGN_DOWN(start, line); a < start + size; a += line)
+		__asm__ volatile("dc ivac, %0" : : "r"(a) : "memory");
+	dsb(sy);
+}
+
+/*
+ * Until now every data access was Device-nGnRnE (MMU off, Arm ARM D8.2.10):
+ * the writes went to memory around the caches, which may still hold clean
+ * lines from the boot loader's time for the same addresses. Once the caches
+ * are on such a line would shadow what granule wrote (the image's data and
+ * bss, the page tables, the struct page array). Invalidate all RAM, which
+ * holds no dirty line granule needs: the boot protocol has the loader clean
+ * the image to the PoC, and granule itself never wrote through the cache.
+ * QEMU does not model caches, so only boards exercise this.
+ */
+static void invalidate_ram_before_caches(void)
+{
+	const struct boot_info *bi = arm64_boot_info;
+
+	for (unsigned i = 0; bi && i < bi->nr_ranges; i++)
+		if (bi->ranges[i].type == MEM_USABLE)
+			dcache_inval_poc(bi->ranges[i].base, bi->ranges[i].size);
+}
+
+/*
+ * The firmware's translation tables (UEFI hands over with the MMU on) sit in
+ * memory its map now calls usable: boot-services data. They stay live until
+ * arch_kernel_pt_activate(), so the allocator must not hand them out before:
+ * walk them and report every table page as boot data.
+ */
+#define LIVE_TABLES_MAX 1024
+static u64 live_tables[LIVE_TABLES_MAX];
+static unsigned nr_live_tables;
+
+/* Records table_pa and the tables below it; level is the Arm level (0 root .. 3). */
+static void collect_tables(u64 table_pa, unsigned level, unsigned entries)
+{
+	const u64 *t = (const u64 *)table_pa; /* the firmware maps VA == PA */
+
+	if (nr_live_tables == LIVE_TABLES_MAX)
+		return;
+	live_tables[nr_live_tables++] = ALIGN_DOWN(table_pa, PAGE_SIZE);
+	if (level == 3)
+		return;
+	for (unsigned i = 0; i < entries; i++)
+		if ((t[i] & 3) == 3) /* a table descriptor (D8.3.1) */
+			collect_tables(t[i] & GENMASK(47, 12), level + 1, PT_ENTRIES);
+}
+
+static int compare_u64(u64 a, u64 b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static void sort_live_tables(void)
+{
+	for (unsigned i = 1; i < nr_live_tables; i++)
+		for (unsigned j = i; j && compare_u64(live_tables[j - 1], live_tables[j]) > 0;
+		     j--) {
+			u64 tmp = live_tables[j];
+
+			live_tables[j] = live_tables[j - 1];
+			live_tables[j - 1] = tmp;
+		}
+}
+
+void arm64_reserve_live_tables(struct boot_info *bi)
+{
+	u64 tcr = read_el_sysreg(tcr), va_bits = 64 - FIELD_GET(tcr, 5, 0);
+	unsigned levels = (unsigned)((va_bits - PAGE_SHIFT + PT_INDEX_BITS - 1) / PT_INDEX_BITS);
+	unsigned root_bits = (unsigned)(va_bits - PAGE_SHIFT - PT_INDEX_BITS * (levels - 1));
+
+	/* TCR.TG0 (bits 15:14) = 0: 4K granule, the only one granule walks. */
+	if (FIELD_GET(tcr, 15, 14) != 0 || levels < 1 || levels > 4) {
+		printf("mmu: firmware tables use TCR 0x%llx (not 4K, 1-4 levels): not reserved\n",
+		       (unsigned long long)tcr);
+		return;
+	}
+	nr_live_tables = 0;
+	collect_tables(read_el_sysreg(ttbr0) & GENMASK(47, 1), 4 - levels, 1u << root_bits);
+	if (nr_live_tables == LIVE_TABLES_MAX)
+		printf("mmu: more than %d firmware table pages: only the first are reserved\n",
+		       LIVE_TABLES_MAX);
+	sort_live_tables();
+	/* Adjacent pages become one range: the boot_info map has room for few. */
+	for (unsigned i = 0, j; i < nr_live_tables; i = j) {
+		for (j = i + 1;
+		     j < nr_live_tables && live_tables[j] <= live_tables[j - 1] + PAGE_SIZE; j++)
+			;
+		boot_info_add_range(bi, live_tables[i],
+				    live_tables[j - 1] + PAGE_SIZE - live_tables[i], MEM_BOOT_DATA);
+	}
+	printf("mmu: firmware translation tables live: %u pages kept until granule's replace "
+	       "them\n",
+	       nr_live_tables);
+}
+
+void arch_kernel_pt_activate(paddr_t root)
+{
+	if (!(read_el_sysreg(sctlr) & SCTLR_M))
+		invalidate_ram_before_caches();
+	arm64_mmu.mair = MAIR_VALUE;
+	arm64_mmu.tcr = tcr_value();
+	arm64_mmu.ttbr0 = pa_addr(root);
+	arm64_mmu.sctlr = sctlr_value();
+	arm64_mmu_switch(&arm64_mmu);
+}
+
+/* Above this many pages one full invalidation is cheaper than a TLBI per page. */
+#define TLBI_PAGE_LIMIT 64
+
+/*
+ * Broadcast invalidation (Arm ARM D8.13.5, "Ordering and completion of TLB
+ * maintenance instructions"): DSB ISHST makes the table update visible to the
+ * walkers of every CPU before the TLBI; DSB ISH waits until the TLBI completed
+ * on every CPU in the Inner Shareable domain; ISB makes this CPU's later
+ * instructions use the new translation.
+ */
+void arch_kernel_tlb_flush_range(u64 va, u64 size)
+{
+	u64 start = ALIGN_DOWN(va, PAGE_SIZE), end = ALIGN_UP(va + size, PAGE_SIZE);
+
+	if ((end - start) / PAGE_SIZE > TLBI_PAGE_LIMIT) {
+		arch_kernel_tlb_flush_all();
+		return;
+	}
+	dsb(ishst);
+	for (u64 a = start; a < end; a += PAGE_SIZE) {
+		/* Xt holds VA[55:12] in bits 43:0 (TLBI VAE2IS / VAAE1IS, C5.5). */
+		if (arm64_at_el2)
+			__asm__ volatile("tlbi vae2is, %0" : : "r"(a >> PAGE_SHIFT) : "memory");
+		else
+			__asm__ volatile("tlbi vaae1is, %0" : : "r"(a >> PAGE_SHIFT) : "memory");
+	}
+	dsb(ish);
+	isb();
+}
+
+void arch_kernel_tlb_flush_all(void)
+{
+	dsb(ishst);
+	if (arm64_at_el2)
+		__asm__ volatile("tlbi alle2is" : : : "memory");
+	else
+		__asm__ volatile("tlbi vmalle1is" : : : "memory");
+	dsb(ish);
+	isb();
+}
