@@ -88,9 +88,6 @@ void psci_init(const void *fdt);
 s64 psci_call(u64 fn, u64 a1, u64 a2, u64 a3);
 extern enum psci_conduit psci_conduit;
 
-/* Adds the pages of the live (firmware's) translation tables to bi as boot data. */
-void arm64_reserve_live_tables(struct boot_info *bi);
-
 /* What the boot path described (arch_early_init keeps it). */
 extern const struct boot_info *arm64_boot_info;
 

@@ -207,8 +207,6 @@ void arch_early_init(struct boot_info *bi)
 	read_features();
 	if (fdt_pa && !arm64_console_init(arm64_fdt()))
 		printf("granule: no arm,pl011 console in the device tree\n");
-	if (read_el_sysreg(sctlr) & SCTLR_M)
-		arm64_reserve_live_tables(bi);
 	if (!arm64_at_el2)
 		printf("granule: virtualization unavailable (entered at EL1)\n");
 }
