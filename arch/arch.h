@@ -79,8 +79,12 @@ const struct pt_format *arch_kernel_pt_format(void);
  * turning the MMU on or switching from the firmware's tables safely.
  */
 void arch_kernel_pt_activate(paddr_t root);
-/* Invalidates this CPU's and every CPU's kernel TLB entries for [va, va + size). */
-void arch_kernel_tlb_flush_range(u64 va, u64 size);
+/*
+ * Invalidates every CPU's kernel TLB entries for [va, va + size). level is the
+ * leaf level (0 = 4K, 1 = 2M, 2 = 1G) of everything in the range, or ~0u when
+ * mixed or unknown: a hint the arch may use (TTL, one TLBI per block).
+ */
+void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level);
 void arch_kernel_tlb_flush_all(void);
 
 /* ---- Fault probes: the basis of permission tests ---- */

@@ -38,7 +38,7 @@ static const struct pt_attrs device_attrs = {PT_READ | PT_WRITE | PT_GLOBAL, PT_
 static void kernel_flush_range(const struct pgtable *pt, u64 va, u64 size, unsigned level)
 {
 	if (kmap_live)
-		arch_kernel_tlb_flush_range(va, size);
+		arch_kernel_tlb_flush_range(va, size, level);
 }
 
 static void kernel_flush_all(const struct pgtable *pt)

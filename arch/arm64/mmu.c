@@ -3,6 +3,7 @@
 #include "arch/arch.h"
 #include "arch/arm64/arm64.h"
 #include "arch/arm64/sysreg.h"
+#include "arch/arm64/tlbi.h"
 #include "arch/pt_format.h"
 #include "boot/boot_info.h"
 #include "lib/printf.h"
@@ -112,32 +113,58 @@ void arch_kernel_pt_activate(paddr_t root)
 	arm64_mmu_switch(&arm64_mmu);
 }
 
-/* Above this many pages one full invalidation is cheaper than a TLBI per page. */
-#define TLBI_PAGE_LIMIT 64
+/* Above this many TLBI instructions one full invalidation is cheaper. */
+#define TLBI_OPS_LIMIT 64
+
+/*
+ * Range operations are written as SYS so the kernel need not be built for
+ * Armv8.4 (which would let the compiler use v8.4 instructions on v8.0
+ * boards): RVAE2IS is SYS #4, C8, C2, #1 and RVAAE1IS is SYS #0, C8, C2, #3.
+ */
+static void issue_tlbi(u64 op, bool is_range, void *ctx)
+{
+	(void)ctx;
+	if (!is_range && arm64_at_el2)
+		__asm__ volatile("tlbi vae2is, %0" : : "r"(op) : "memory");
+	else if (!is_range)
+		__asm__ volatile("tlbi vaae1is, %0" : : "r"(op) : "memory");
+	else if (arm64_at_el2)
+		__asm__ volatile("sys #4, c8, c2, #1, %0" : : "r"(op) : "memory");
+	else
+		__asm__ volatile("sys #0, c8, c2, #3, %0" : : "r"(op) : "memory");
+}
 
 /*
  * Broadcast invalidation (Arm ARM D8.13.5, "Ordering and completion of TLB
  * maintenance instructions"): DSB ISHST makes the table update visible to the
  * walkers of every CPU before the TLBI; DSB ISH waits until the TLBI completed
  * on every CPU in the Inner Shareable domain; ISB makes this CPU's later
- * instructions use the new translation.
+ * instructions use the new translation. These are by-VA, not last-level-only
+ * operations: they also drop cached table entries on the path, which freeing
+ * a detached table relies on (mm/gather.c).
+ *
+ * level is the leaf level of everything in the range (0 = 4K), or ~0u when
+ * mixed or unknown: then every 4K step is invalidated, since one TLBI only
+ * covers the leaf holding its address.
  */
-void arch_kernel_tlb_flush_range(u64 va, u64 size)
+void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level)
 {
-	u64 start = ALIGN_DOWN(va, PAGE_SIZE), end = ALIGN_UP(va + size, PAGE_SIZE);
+	u64 step = level <= 2 ? pt_level_size(level) : PAGE_SIZE;
+	u64 start = ALIGN_DOWN(va, step), end = ALIGN_UP(va + size, step);
+	u64 pages = (end - start) >> PAGE_SHIFT;
+	bool by_range = arm64_features.tlbi_range >= 2;
 
-	if ((end - start) / PAGE_SIZE > TLBI_PAGE_LIMIT) {
+	if ((by_range && pages > TLBI_RANGE_MAX_PAGES) ||
+	    (!by_range && (end - start) / step > TLBI_OPS_LIMIT)) {
 		arch_kernel_tlb_flush_all();
 		return;
 	}
 	dsb(ishst);
-	for (u64 a = start; a < end; a += PAGE_SIZE) {
-		/* Xt holds VA[55:12] in bits 43:0 (TLBI VAE2IS / VAAE1IS, C5.5). */
-		if (arm64_at_el2)
-			__asm__ volatile("tlbi vae2is, %0" : : "r"(a >> PAGE_SHIFT) : "memory");
-		else
-			__asm__ volatile("tlbi vaae1is, %0" : : "r"(a >> PAGE_SHIFT) : "memory");
-	}
+	if (by_range)
+		tlbi_range_plan(start, pages, level, arm64_features.ttl, issue_tlbi, NULL);
+	else
+		for (u64 a = start; a < end; a += step)
+			issue_tlbi(tlbi_va_operand(a, level, arm64_features.ttl), false, NULL);
 	dsb(ish);
 	isb();
 }

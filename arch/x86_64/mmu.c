@@ -10,8 +10,8 @@
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
 
-/* Past this many pages one full flush is cheaper than INVLPG per page (Linux uses 33). */
-#define FLUSH_ALL_THRESHOLD_PAGES 32
+/* Past this many INVLPGs one full flush is cheaper (Linux uses 33 pages). */
+#define FLUSH_ALL_THRESHOLD 32
 
 extern const struct pt_format x86_64_4level_format;
 
@@ -74,21 +74,27 @@ static void local_flush_all(void)
 
 struct flush_request {
 	u64 va, size;
+	unsigned level;
 };
 
-static void local_flush_range(u64 va, u64 size)
+/*
+ * INVLPG of any address in a page drops that page's entries whatever their G
+ * bit and size (SDM Vol 3 4.10.4.1), so with a known leaf level one INVLPG per
+ * leaf is enough; an unknown level (~0u) steps by 4K.
+ */
+static void local_flush_range(u64 va, u64 size, unsigned level)
 {
-	u64 start = ALIGN_DOWN(va, PAGE_SIZE);
-	u64 end = ALIGN_UP(va + size, PAGE_SIZE);
+	u64 step = level <= 2 ? pt_level_size(level) : PAGE_SIZE;
+	u64 start = ALIGN_DOWN(va, step);
+	u64 end = ALIGN_UP(va + size, step);
 
 	if (!size)
 		return;
-	if ((end - start) / PAGE_SIZE > FLUSH_ALL_THRESHOLD_PAGES) {
+	if ((end - start) / step > FLUSH_ALL_THRESHOLD) {
 		local_flush_all();
 		return;
 	}
-	/* INVLPG drops the page's entries whatever their G bit and size (SDM Vol 3 4.10.4.1). */
-	for (u64 p = start; p < end; p += PAGE_SIZE)
+	for (u64 p = start; p < end; p += step)
 		invlpg(p);
 }
 
@@ -96,7 +102,7 @@ static void flush_range_ipi(void *arg)
 {
 	const struct flush_request *r = arg;
 
-	local_flush_range(r->va, r->size);
+	local_flush_range(r->va, r->size, r->level);
 }
 
 static void flush_all_ipi(void *arg)
@@ -118,11 +124,11 @@ static void shootdown(void (*fn)(void *), void *arg)
 	}
 }
 
-void arch_kernel_tlb_flush_range(u64 va, u64 size)
+void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level)
 {
-	struct flush_request r = {va, size};
+	struct flush_request r = {va, size, level};
 
-	local_flush_range(va, size);
+	local_flush_range(va, size, level);
 	shootdown(flush_range_ipi, &r);
 }
 

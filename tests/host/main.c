@@ -4,12 +4,13 @@
 #include "tests/host/harness.h"
 
 extern const struct ktap_suite suite_host_lib, suite_host_memmap, suite_host_pmm,
-	suite_host_pgtable, suite_host_formats, suite_host_reclaim, suite_host_model, suite_host_fuzz;
+	suite_host_pgtable, suite_host_formats, suite_host_tlbi, suite_host_reclaim,
+	suite_host_model, suite_host_fuzz;
 
-static const struct ktap_suite *const suites[] = { &suite_host_lib, &suite_host_memmap,
-						   &suite_host_pmm, &suite_host_pgtable,
-						   &suite_host_formats, &suite_host_reclaim,
-						   &suite_host_model, &suite_host_fuzz };
+static const struct ktap_suite *const suites[] = {
+	&suite_host_lib,     &suite_host_memmap,  &suite_host_pmm,
+	&suite_host_pgtable, &suite_host_formats, &suite_host_tlbi,
+	&suite_host_reclaim, &suite_host_model,	  &suite_host_fuzz};
 
 static bool all(const struct ktap_suite *s)
 {

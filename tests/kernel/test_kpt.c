@@ -159,6 +159,53 @@ static void test_live_changes_take_effect(void)
 	pmm_free(pa, ORDER_4K);
 }
 
+/* Write-protects a range whose every page this CPU has just written (so the TLB holds them). */
+static void protect_range_and_check(struct pgtable *pt, u64 va, u64 pages)
+{
+	struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
+	struct pt_attrs ro = {PT_READ, PT_MEM_NORMAL};
+	u64 last = va + (pages - 1) * PAGE_SIZE;
+
+	for (u64 a = va; a <= last; a += PAGE_SIZE)
+		expect_fault(a, PROBE_WRITE, false);
+	EXPECT_EQ(pt_protect(pt, va, pages * PAGE_SIZE, ro), 0);
+	/* First, middle and last page: a wrong range or TTL encoding leaves one writable. */
+	expect_fault(va, PROBE_WRITE, true);
+	expect_fault(va + (pages / 2) * PAGE_SIZE, PROBE_WRITE, true);
+	expect_fault(last, PROBE_WRITE, true);
+	EXPECT_EQ(pt_protect(pt, va, pages * PAGE_SIZE, rw), 0);
+}
+
+/*
+ * Multi-page invalidations: an odd count (single-page tail), a count above
+ * one range operation's scale 0 (several scales), and a 2M block (TTL level 2).
+ */
+static void test_range_invalidation(void)
+{
+	struct pgtable *pt = (struct pgtable *)kmap_pgtable();
+	struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
+	paddr_t pa = pmm_alloc(ORDER_2M + 1);
+	u64 tables0 = pt->tables;
+
+	EXPECT(pa_addr(pa) != 0);
+	if (!pa_addr(pa))
+		return;
+	EXPECT_EQ(pt_map(pt, SCRATCH_VA, pa, MiB(2), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	protect_range_and_check(pt, SCRATCH_VA, 37);
+	protect_range_and_check(pt, SCRATCH_VA, 512);
+	EXPECT_EQ(pt_unmap(pt, SCRATCH_VA, MiB(2)), 0);
+	expect_fault(SCRATCH_VA + KiB(4) * 300, PROBE_READ, true);
+
+	EXPECT_EQ(pt_map(pt, SCRATCH_VA, pa, MiB(4), rw, 0), 0);
+	expect_fault(SCRATCH_VA + MiB(3), PROBE_WRITE, false);
+	EXPECT_EQ(pt_unmap(pt, SCRATCH_VA + MiB(2), MiB(2)), 0);
+	expect_fault(SCRATCH_VA + MiB(3), PROBE_READ, true);
+	expect_fault(SCRATCH_VA + MiB(1), PROBE_READ, false);
+	EXPECT_EQ(pt_unmap(pt, SCRATCH_VA, MiB(2)), 0);
+	EXPECT_EQ(pt->tables, tables0);
+	pmm_free(pa, ORDER_2M + 1);
+}
+
 static void test_direct_map_uses_blocks(void)
 {
 	struct pt_translation t;
@@ -186,4 +233,5 @@ KTAP_SUITE(suite_kpt, "kpt", KTAP_CASE(test_text_read_execute_only),
 	   KTAP_CASE(test_sections_cover_image), KTAP_CASE(test_boot_stack_guard_page),
 	   KTAP_CASE(test_secondary_stack_guard_page), KTAP_CASE(test_direct_map_aliases_ram),
 	   KTAP_CASE(test_null_page_unmapped), KTAP_CASE(test_live_changes_take_effect),
-	   KTAP_CASE(test_direct_map_uses_blocks), KTAP_CASE(test_dump));
+	   KTAP_CASE(test_range_invalidation), KTAP_CASE(test_direct_map_uses_blocks),
+	   KTAP_CASE(test_dump));
