@@ -30,7 +30,7 @@ static void test_1g_block(void)
 	paddr_t pa;
 
 	if (pmm_free_blocks(ORDER_1G) == 0) {
-		ktap_skip("no free 1 GiB block on this machine (needs -m 2G or more)");
+		ktap_skip("no free 1 GiB-aligned block of RAM on this machine");
 		return;
 	}
 	pa = pmm_alloc(ORDER_1G);
