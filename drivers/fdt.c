@@ -21,38 +21,6 @@ __noreturn void __stack_chk_fail(void)
 		__asm__ volatile("" ::: "memory");
 }
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A' + 10;
-	return 99;
-}
-
-/* libfdt uses strtoul for overlay fixups and alias indices: no sign, no locale. */
-unsigned long strtoul(const char *s, char **end, int base)
-{
-	unsigned long v = 0;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if ((base == 0 || base == 16) && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
-	    digit_value(s[2]) < 16) {
-		s += 2;
-		base = 16;
-	} else if (base == 0) {
-		base = s[0] == '0' ? 8 : 10;
-	}
-	while (digit_value(*s) < base)
-		v = v * (unsigned long)base + (unsigned long)digit_value(*s++);
-	if (end)
-		*end = (char *)s;
-	return v;
-}
-
 /* ---- Validation ---- */
 
 bool dt_check(const void *fdt, char *why, size_t why_size)

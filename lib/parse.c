@@ -2,15 +2,15 @@
 /* Number parsing for the command line and tests; no libc dependency. */
 #include "lib/parse.h"
 
-static int digit_value(char c)
+int digit_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	if (c >= 'a' && c <= 'f')
+	if (c >= 'a' && c <= 'z')
 		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
+	if (c >= 'A' && c <= 'Z')
 		return c - 'A' + 10;
-	return -1;
+	return 99;
 }
 
 bool parse_u64(const char *s, size_t len, u64 *out)
@@ -29,7 +29,7 @@ bool parse_u64(const char *s, size_t len, u64 *out)
 		int d = digit_value(s[i]);
 		unsigned shift = 0;
 
-		if (d < 0 || (unsigned)d >= base) {
+		if ((unsigned)d >= base) {
 			if (i + 1 != len)
 				return false;
 			switch (s[i]) {

@@ -9,5 +9,7 @@
  * optional K/M/G suffix. Returns false on anything else or on overflow.
  */
 bool parse_u64(const char *s, size_t len, u64 *out);
+/* A character's value as a digit in bases up to 36; 99 for anything else. */
+int digit_value(char c);
 
 #endif

@@ -62,21 +62,25 @@ $(EFI_CRT0):
 
 $(EFI_BUILD)/%.c.o: %.c | $(EFI_CRT0)
 	@mkdir -p $(dir $@)
-	$(CC) $(EFI_CFLAGS) -c $< -o $@
+	$(if $(Q),@echo "  CC      $(ARCH) efi $<")
+	$(Q)$(CC) $(EFI_CFLAGS) -c $< -o $@
 
 $(EFI_BUILD)/%.S.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(EFI_ASFLAGS) -c $< -o $@
+	$(if $(Q),@echo "  AS      $(ARCH) efi $<")
+	$(Q)$(CC) $(EFI_ASFLAGS) -c $< -o $@
 
 $(EFI_SO): $(EFI_CRT0) $(EFI_OBJS) $(EFI_LDS) $(EFI_LIB)/libgnuefi.a
-	$(LD) $(EFI_LDFLAGS) -Map=$(EFI_BUILD)/granule.map -o $@ $(EFI_CRT0) $(EFI_OBJS) \
+	$(if $(Q),@echo "  LD      $(ARCH) $@")
+	$(Q)$(LD) $(EFI_LDFLAGS) -Map=$(EFI_BUILD)/granule.map -o $@ $(EFI_CRT0) $(EFI_OBJS) \
 		$(EFI_ARCH_LIBS) $(EFI_LIB)/libgnuefi.a $(EFI_LIBGCC)
 
 $(EFI_IMAGE): $(EFI_SO) boot/uefi/check-image.sh
-	$(OBJCOPY) $(EFI_OBJCOPY_FLAGS) $< $@
+	$(if $(Q),@echo "  EFI     $(ARCH) $@")
+	$(Q)$(OBJCOPY) $(EFI_OBJCOPY_FLAGS) $< $@
 ifeq ($(ARCH),arm64)
-	truncate -s $$(( 0x$$($(CROSS)nm $< | awk '$$3 == "_edata" { print $$1 }') )) $@
+	$(Q)truncate -s $$(( 0x$$($(CROSS)nm $< | awk '$$3 == "_edata" { print $$1 }') )) $@
 endif
-	CROSS=$(CROSS) boot/uefi/check-image.sh $(ARCH) $< $@
+	$(Q)CROSS=$(CROSS) boot/uefi/check-image.sh $(ARCH) $< $@
 
 -include $(EFI_OBJS:.o=.d)

@@ -48,11 +48,13 @@ $(LIBFDT_A):
 # KERNEL_OBJS is defined after this file is included: expand it late.
 .SECONDEXPANSION:
 $(BUILD)/granule.elf: $$(KERNEL_OBJS) $(LIBFDT_A) linker/arm64.ld
-	$(LD) $(ARM64_LDFLAGS) -o $@.tmp $(KERNEL_OBJS) $(ARM64_LIBS)
+	$(if $(Q),@echo "  LD      $(ARCH) $@")
+	$(Q)$(LD) $(ARM64_LDFLAGS) -o $@.tmp $(KERNEL_OBJS) $(ARM64_LIBS)
 	@bad=$$($(CROSS)readelf -rW $@.tmp | awk '/^[0-9a-f]+ +[0-9a-f]+ R_/ && $$3 != "R_AARCH64_RELATIVE" && $$3 != "R_AARCH64_NONE"'); \
 	if [ -n "$$bad" ]; then echo "$@: relocations other than R_AARCH64_RELATIVE:" >&2; \
 		echo "$$bad" >&2; rm -f $@.tmp; exit 1; fi
 	@mv $@.tmp $@
 
 $(BUILD)/Image: $(BUILD)/granule.elf
-	$(OBJCOPY) -O binary $< $@
+	$(if $(Q),@echo "  IMAGE   $(ARCH) $@")
+	$(Q)$(OBJCOPY) -O binary $< $@

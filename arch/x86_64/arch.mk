@@ -20,7 +20,8 @@ X86_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack 
 # KERNEL_OBJS is defined after this file is included: expand it late.
 .SECONDEXPANSION:
 $(BUILD)/granule.elf: $$(KERNEL_OBJS) linker/x86_64.ld
-	$(LD) $(X86_LDFLAGS) -o $@.tmp $(KERNEL_OBJS)
+	$(if $(Q),@echo "  LD      $(ARCH) $@")
+	$(Q)$(LD) $(X86_LDFLAGS) -o $@.tmp $(KERNEL_OBJS)
 	@readelf -nW $@.tmp | grep -q 'Xen.*0x00000012' || \
 		{ echo "$@: PVH note (Xen, type 18) missing" >&2; rm -f $@.tmp; exit 1; }
 	@mv $@.tmp $@
@@ -31,7 +32,8 @@ $(BUILD)/granule.iso: $(BUILD)/granule.elf scripts/bochs/grub.cfg.in
 	@command -v grub-mkrescue >/dev/null && command -v xorriso >/dev/null || \
 		{ echo "$@: grub-mkrescue or xorriso missing: run 'make deps'" >&2; exit 1; }
 	@rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/boot/grub
-	cp $< $(BUILD)/iso/boot/granule.elf
-	sed 's|@CMDLINE@||' scripts/bochs/grub.cfg.in > $(BUILD)/iso/boot/grub/grub.cfg
-	grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || \
+	$(if $(Q),@echo "  ISO     $(ARCH) $@")
+	$(Q)cp $< $(BUILD)/iso/boot/granule.elf
+	$(Q)sed 's|@CMDLINE@||' scripts/bochs/grub.cfg.in > $(BUILD)/iso/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@ $(BUILD)/iso 2>$(BUILD)/grub-mkrescue.log || \
 		{ cat $(BUILD)/grub-mkrescue.log >&2; exit 1; }

@@ -61,13 +61,7 @@ tramp_pm32:
 	.globl x86_tramp_lm64
 x86_tramp_lm64:
 tramp_lm64:
-	mov $GDT_DATA, %eax
-	mov %eax, %ds
-	mov %eax, %es
-	mov %eax, %ss
-	xor %eax, %eax
-	mov %eax, %fs
-	mov %eax, %gs
+	LOAD_FLAT_DATA_SEGMENTS
 	/* Upper halves of GPRs are undefined after the switch to 64-bit mode. */
 	mov %ebx, %ebx
 	/*

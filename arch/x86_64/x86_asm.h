@@ -15,6 +15,20 @@
  * above). Accessed bits are preset so segment loads never write to the table,
  * which may sit in a read-only page (SDM Vol 3 3.4.5, type field bit 0).
  */
+/*
+ * After the far jump into 64-bit code: flat data segments, FS and GS null
+ * (their bases come from MSRs later).
+ */
+.macro LOAD_FLAT_DATA_SEGMENTS
+	mov $GDT_DATA, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
+	xor %eax, %eax
+	mov %eax, %fs
+	mov %eax, %gs
+.endm
+
 .macro FLAT_GDT_ENTRIES
 	.quad 0
 	.quad 0x00af9b000000ffff /* 0x08: 64-bit code */

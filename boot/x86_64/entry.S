@@ -199,13 +199,7 @@ puts32:
 
 	.code64
 long_entry:
-	mov $GDT_DATA, %eax
-	mov %eax, %ds
-	mov %eax, %es
-	mov %eax, %ss
-	xor %eax, %eax
-	mov %eax, %fs
-	mov %eax, %gs
+	LOAD_FLAT_DATA_SEGMENTS
 	/* Upper halves of GPRs are undefined after the mode switch (SDM Vol 1 3.4.1.1). */
 	mov %ebp, %edi
 	mov %esi, %esi
