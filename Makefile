@@ -55,6 +55,7 @@ include mk/deps.mk
 include mk/host.mk
 include mk/test.mk
 -include mk/uefi.mk
+-include mk/guests.mk
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -32,6 +32,8 @@ test: deps-check
 		echo "test: make ARCH=$$a"; \
 		$(MAKE) -k --no-print-directory ARCH=$$a all || set -- "$$@" --fail "make ARCH=$$a failed"; \
 	done; \
+	echo "test: make guests"; \
+	$(MAKE) -k --no-print-directory guests || set -- "$$@" --fail "make guests failed"; \
 	$(RUNNER) --accel $(ACCEL) --selftest --host '$(HOST_TEST_CMD)' "$$@" $(RUNNER_ARGS)
 
 run: deps-check $(RUN_KERNEL)

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86-64 guest entry, PVH style (QEMU -kernel, and the VMM): 32-bit protected mode with flat
+ * segments, paging off; ebx = hvm_start_info or 0, esi = RAM size in 4 KiB pages when ebx = 0,
+ * edi = pattern seed or 0 (docs/hypercalls.md, "Entry state"). Builds an identity map of the
+ * first GiB, enters long mode with SSE usable, and calls guest_entry(ebx, esi, edi).
+ */
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define CR0_PE   (1 << 0)
+#define CR0_MP   (1 << 1)
+#define CR0_EM   (1 << 2)
+#define CR0_NE   (1 << 5)
+#define CR0_PG   (1 << 31)
+#define CR4_PAE  (1 << 5)
+#define CR4_OSFXSR     (1 << 9)
+#define CR4_OSXMMEXCPT (1 << 10)
+#define MSR_EFER 0xc0000080
+#define EFER_LME (1 << 8)
+#define PTE_P_RW 0x3
+#define PTE_PS   0x80
+#define SEL_CODE32 0x08
+#define SEL_DATA   0x10
+#define SEL_CODE64 0x18
+
+/*
+ * PVH entry note. The descriptor is 8 bytes: QEMU reads a size_t from it for an ELF64
+ * (hw/i386/x86.c, read_pvh_start_addr), as granule's kernel also emits it.
+ */
+	.section .note.Xen, "a", @note
+	.balign 4
+	.long 4
+	.long 8
+	.long XEN_ELFNOTE_PHYS32_ENTRY
+	.asciz "Xen"
+	.balign 4
+	.quad pvh_entry
+
+	.section .text.boot, "ax"
+	.code32
+	.globl pvh_entry
+pvh_entry:
+	cli
+	cld
+	/* The loader's registers, before anything clobbers them (.data: .bss is cleared below). */
+	mov	%ebx, boot_regs
+	mov	%esi, boot_regs + 8
+	mov	%edi, boot_regs + 16
+	/* The loader's GDT is not ours to rely on: load one before any segment load. */
+	lgdt	gdt_ptr
+	ljmp	$SEL_CODE32, $1f
+1:	mov	$SEL_DATA, %eax
+	mov	%eax, %ds
+	mov	%eax, %es
+	mov	%eax, %ss
+	mov	%eax, %fs
+	mov	%eax, %gs
+	mov	$__stack_top, %esp
+
+	mov	$__bss_start, %edi
+	mov	$__bss_end, %ecx
+	sub	%edi, %ecx
+	xor	%eax, %eax
+	rep stosb
+
+	/* PML4[0] -> PDPT[0] -> one page directory of 2 MiB pages: VA == PA below 1 GiB. */
+	movl	$(boot_pdpt + PTE_P_RW), boot_pml4
+	movl	$(boot_pd + PTE_P_RW), boot_pdpt
+	mov	$boot_pd, %edi
+	mov	$(PTE_P_RW | PTE_PS), %eax
+	mov	$512, %ecx
+2:	mov	%eax, (%edi)
+	add	$0x200000, %eax
+	add	$8, %edi
+	loop	2b
+
+	/*
+	 * IA-32e activation order (SDM Vol. 3A, "Initializing IA-32e Mode"): CR4.PAE, CR3,
+	 * EFER.LME, then CR0.PG. CR4.OSFXSR/OSXMMEXCPT with CR0.MP set and CR0.EM clear make SSE
+	 * usable (SDM Vol. 3A, "Initialization of the SSE Extensions").
+	 */
+	mov	%cr4, %eax
+	or	$(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
+	mov	%eax, %cr4
+	mov	$boot_pml4, %eax
+	mov	%eax, %cr3
+	mov	$MSR_EFER, %ecx
+	rdmsr
+	or	$EFER_LME, %eax
+	wrmsr
+	mov	%cr0, %eax
+	and	$~CR0_EM, %eax
+	or	$(CR0_PG | CR0_PE | CR0_MP | CR0_NE), %eax
+	mov	%eax, %cr0
+	ljmp	$SEL_CODE64, $long64
+
+	.code64
+long64:
+	mov	$SEL_DATA, %eax
+	mov	%eax, %ds
+	mov	%eax, %es
+	mov	%eax, %ss
+	mov	$__stack_top, %rsp
+	movl	boot_regs, %edi
+	movl	boot_regs + 8, %esi
+	movl	boot_regs + 16, %edx
+	call	guest_entry
+3:	hlt
+	jmp	3b
+
+/*
+ * Exception stubs, 16 bytes apart (x86_64/arch.c fills the IDT from x86_vector_stubs): each
+ * pushes an error code where the CPU does not (SDM Vol. 3A, "Exception and Interrupt Reference"), then the vector.
+ */
+	.macro stub vec
+	.balign 16
+	push	$0
+	push	$\vec
+	jmp	x86_exception_common
+	.endm
+	.macro stub_err vec
+	.balign 16
+	push	$\vec
+	jmp	x86_exception_common
+	.endm
+
+	.balign 16
+	.globl x86_vector_stubs
+x86_vector_stubs:
+	stub 0
+	stub 1
+	stub 2
+	stub 3
+	stub 4
+	stub 5
+	stub 6
+	stub 7
+	stub_err 8
+	stub 9
+	stub_err 10
+	stub_err 11
+	stub_err 12
+	stub_err 13
+	stub_err 14
+	stub 15
+	stub 16
+	stub_err 17
+	stub 18
+	stub 19
+	stub 20
+	stub_err 21
+	stub 22
+	stub 23
+	stub 24
+	stub 25
+	stub 26
+	stub 27
+	stub 28
+	stub_err 29
+	stub_err 30
+	stub 31
+
+x86_exception_common:
+	mov	%rsp, %rdi
+	and	$-16, %rsp
+	call	x86_exception
+4:	hlt
+	jmp	4b
+
+	.section .data
+	.balign 8
+boot_regs:
+	.quad 0, 0, 0
+gdt:
+	.quad 0
+	.quad 0x00cf9a000000ffff /* 0x08: 32-bit code, flat */
+	.quad 0x00cf92000000ffff /* 0x10: data, flat */
+	.quad 0x00af9a000000ffff /* 0x18: 64-bit code */
+gdt_end:
+	.balign 4
+gdt_ptr:
+	.word gdt_end - gdt - 1
+	.long gdt
+
+	.section .bss
+	.balign 4096
+boot_pml4:
+	.space 4096
+boot_pdpt:
+	.space 4096
+boot_pd:
+	.space 4096
+	.balign 16
+	.space 65536
+	.globl __stack_top
+__stack_top:
