@@ -10,6 +10,8 @@
 #define GDT_TSS0	0x18 /* kernel GDT: 16-byte TSS descriptors, one per CPU, from here */
 
 #ifdef __ASSEMBLER__
+/* Assembler macros: clang-format would mangle them. */
+/* clang-format off */
 /*
  * The flat descriptors the boot stub and the AP trampoline both load (selectors
  * above). Accessed bits are preset so segment loads never write to the table,
@@ -35,6 +37,7 @@
 	.quad 0x00cf93000000ffff /* 0x10: data, 4 GiB */
 	.quad 0x00cf9b000000ffff /* 0x18: 32-bit code, 4 GiB */
 .endm
+/* clang-format on */
 #endif
 
 /* IST slots (1-based in the IDT gate, as the SDM numbers them). */
