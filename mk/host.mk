@@ -4,9 +4,9 @@ HOST_BUILD := build/host
 HOST_CC ?= cc
 HOST_CFLAGS := -std=gnu11 -O1 -g -I. -DHOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -fno-strict-aliasing -MMD -MP
-HOST_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c lib/ktap.c lib/parse.c lib/memzero.c \
+HOST_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c mm/grace.c lib/ktap.c lib/parse.c lib/memzero.c \
 	kernel/cmdline.c arch/arm64/pt_format.c arch/arm64/tlbi.c arch/x86_64/pt_format.c \
-	$(filter-out tests/host/bench.c,$(wildcard tests/host/*.c))
+	$(filter-out tests/host/bench.c tests/host/stress.c,$(wildcard tests/host/*.c))
 HOST_OBJS := $(patsubst %.c,$(HOST_BUILD)/%.o,$(HOST_SRCS)) $(HOST_BUILD)/lib/printf_renamed.o
 # lib/printf.c beside libc: its entry points are renamed gr_* for the tests.
 PRINTF_RENAME := -Dvsnprintf=gr_vsnprintf -Dsnprintf=gr_snprintf -Dprintf=gr_printf \
@@ -28,7 +28,7 @@ $(HOST_BUILD)/host-tests: $(HOST_OBJS)
 # make fuzz [FUZZ_SECONDS=60]: the differential fuzzer under libFuzzer with
 # AddressSanitizer (clang). Findings land in build/host/fuzz-findings/.
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c lib/ktap.c lib/memzero.c \
+FUZZ_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c mm/grace.c lib/ktap.c lib/memzero.c \
 	arch/arm64/pt_format.c arch/x86_64/pt_format.c tests/host/harness.c tests/host/model.c \
 	tests/host/fuzz_ops.c tests/host/fuzz_main.c $(HOST_BUILD)/lib/printf_renamed.o
 
@@ -44,14 +44,50 @@ fuzz: $(HOST_BUILD)/fuzz-engine
 		-artifact_prefix=$(HOST_BUILD)/fuzz-findings/ $(HOST_BUILD)/fuzz-corpus
 
 .PHONY: test-host
-test-host: $(HOST_BUILD)/host-tests
+test-host: $(HOST_BUILD)/host-tests $(HOST_BUILD)/stress
 	$(HOST_BUILD)/host-tests
+	$(HOST_BUILD)/stress $(STRESS_QUICK_MS)
+
+# make stress [STRESS_MS=5000]: the multithreaded engine stress (tests/host/stress.c),
+# STRESS_MS per page-table format, plain and under AddressSanitizer and ThreadSanitizer.
+# make test-host runs the plain build for STRESS_QUICK_MS.
+STRESS_MS ?= 5000
+STRESS_QUICK_MS ?= 750
+STRESS_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c mm/grace.c lib/ktap.c lib/memzero.c \
+	arch/arm64/pt_format.c arch/x86_64/pt_format.c tests/host/harness.c tests/host/model.c \
+	tests/host/stress.c
+STRESS_DEPS := $(STRESS_SRCS) $(HOST_BUILD)/lib/printf_renamed.o $(wildcard mm/*.h arch/*.h lib/*.h \
+	tests/host/*.h)
+STRESS_CFLAGS := -std=gnu11 -g -I. -DHOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -fno-strict-aliasing -pthread
+
+$(HOST_BUILD)/stress: $(STRESS_DEPS)
+	$(Q)$(HOST_CC) $(STRESS_CFLAGS) -O1 $(STRESS_SRCS) $(HOST_BUILD)/lib/printf_renamed.o -o $@
+
+$(HOST_BUILD)/stress-asan: $(STRESS_DEPS)
+	$(Q)$(HOST_CC) $(STRESS_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer $(STRESS_SRCS) $(HOST_BUILD)/lib/printf_renamed.o -o $@
+
+$(HOST_BUILD)/stress-tsan: $(STRESS_DEPS)
+	$(Q)$(HOST_CC) $(STRESS_CFLAGS) -O1 -fsanitize=thread $(STRESS_SRCS) \
+		$(HOST_BUILD)/lib/printf_renamed.o -o $@
+
+.PHONY: stress stress-asan stress-tsan
+stress: $(HOST_BUILD)/stress
+	$(HOST_BUILD)/stress $(STRESS_MS)
+
+stress-asan: $(HOST_BUILD)/stress-asan
+	$(HOST_BUILD)/stress-asan $(STRESS_MS)
+
+# halt_on_error: any report fails the run, not only the end status.
+stress-tsan: $(HOST_BUILD)/stress-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(HOST_BUILD)/stress-tsan $(STRESS_MS)
 
 -include $(HOST_OBJS:.o=.d)
 
 # make bench-mm: the engine benchmarks under callgrind (deterministic instruction
 # counts), with entry counting + reclaim compiled in and out side by side.
-BENCH_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c lib/ktap.c lib/memzero.c \
+BENCH_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c mm/grace.c lib/ktap.c lib/memzero.c \
 	arch/arm64/pt_format.c \
 	arch/x86_64/pt_format.c tests/host/harness.c tests/host/bench.c
 BENCH_CFLAGS := -std=gnu11 -O2 -g -I. -fno-tree-vectorize -Wall -Wextra -Werror -Wno-unused-parameter \

@@ -2,8 +2,10 @@
 /*
  * TLB gather: invalidations and table frees batched across one operation.
  * Ranges are coalesced into one span; past a threshold the whole regime is
- * flushed instead. Table pages queued here are freed only after the flush,
- * when no walker can still reach them through a cached table entry.
+ * flushed instead. Detached table pages queue here and go back to the
+ * allocator only after the flush (no walker can reach them through a cached
+ * table entry) and after a grace period (no lockless reader is still inside
+ * them): gather_free_tables(), outside every lock and read section.
  */
 #ifndef MM_GATHER_H
 #define MM_GATHER_H
@@ -12,26 +14,40 @@
 
 struct pgtable;
 
-#define GATHER_MAX_TABLES 64
 /* Above this many pages a full flush is cheaper than per-page invalidation. */
 #define GATHER_FULL_FLUSH_PAGES 512
+#define GATHER_NO_TABLES (~0ULL)
 
 struct pt_gather {
-	const struct pgtable *pt;
+	struct pgtable *pt;
 	u64 start, end; /* coalesced span to invalidate; start == end: nothing */
+	/* This gather counts in pt->unflushed: it holds invalidations not yet done. */
+	bool unflushed;
 	unsigned level; /* the leaf level of every queued range, or ~0u when mixed */
-	u64 tables[GATHER_MAX_TABLES]; /* table pages to free after the flush */
-	unsigned nr_tables;
+	/*
+	 * Detached table pages, linked by frame number through their struct
+	 * page (next_pfn is free while a page is a table): no limit, no early
+	 * flush, nothing to allocate.
+	 */
+	u64 tables;
 	/* Statistics for the engine's callers and benchmarks. */
 	u64 flushes, full_flushes;
 };
 
-void gather_init(struct pt_gather *g, const struct pgtable *pt);
-/* Queues [va, va + size), mapped by leaves (or tables) at level, for invalidation. */
+void gather_init(struct pt_gather *g, struct pgtable *pt);
+/*
+ * Queues [va, va + size), mapped by leaves (or tables) at level, for
+ * invalidation. Call it before the store that needs it (see pt->unflushed).
+ */
 void gather_add_range(struct pt_gather *g, u64 va, u64 size, unsigned level);
-/* Queues a detached table page; flushes early when the queue is full. */
+/* Queues a detached table page, to be freed by gather_free_tables(). */
 void gather_add_table(struct pt_gather *g, paddr_t table);
-/* Invalidates what is queued, then frees the queued tables. */
+/* Invalidates what is queued (tables stay queued). */
 void gather_flush(struct pt_gather *g);
+/*
+ * Flushes, waits for a grace period if tables are queued, and frees them.
+ * Call with no table lock held and outside any read section.
+ */
+void gather_free_tables(struct pt_gather *g);
 
 #endif

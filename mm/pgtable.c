@@ -3,20 +3,36 @@
  * The page-table engine. One recursive walker visits the entries covering a
  * range; operations (map, unmap, protect, split, collapse, dump) are visitors.
  *
+ *   walk_table(t):  lock t; for each entry e in range: walk_entry(e); unlock t
  *   walk_entry(e):
- *     table  -> visitor(TABLE_PRE), walk the child table, visitor(TABLE_POST)
+ *     table  -> visitor(TABLE_PRE), walk_table(child) with t unlocked meanwhile,
+ *               visitor(TABLE_POST)
  *     other  -> visitor(LEAF); if the visitor installed a table (a split, or
  *               a map needing a finer granule), walk into it, then TABLE_POST
  *
  * Every store to an entry goes through set_entry(), which keeps the owning
  * table's valid-entry count exact and sequences live changes the way the
  * regime's rules demand (break-before-make or write-then-invalidate).
+ *
+ * Concurrency. Each table page has a lock (struct page.pt_lock) that covers
+ * changes to its valid entries and its count; the walker holds the lock of
+ * the table it iterates and drops it while it walks a child, so operations
+ * in different parts of the tree never share a lock. Two locks are held at
+ * once only as parent then child (collapse, reclaim), so lock waits always
+ * point down the tree and cannot form a cycle. An empty entry becomes a
+ * table by compare-and-swap, with no lock: the loser frees its page and uses
+ * the winner's. A detached table is marked dead (PT_DEAD in its count, set
+ * under its own lock); a writer that locks a dead table re-reads the parent
+ * entry and retries. Tables are walked inside a grace-period read section
+ * (mm/grace.h), so a table detached meanwhile stays readable until the walk
+ * ends, and is freed only after the invalidation and the grace period.
  */
 #include "mm/pgtable.h"
 #include "kernel/panic.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "mm/gather.h"
+#include "mm/grace.h"
 #include "mm/kmap.h"
 #include "mm/pmm.h"
 
@@ -27,6 +43,26 @@
 #ifndef PT_COUNT_ENTRIES
 #define PT_COUNT_ENTRIES 1
 #endif
+
+/* For the few helpers the hot paths must not pay a call for, whatever the compiler's estimate. */
+#define pt_always_inline inline __attribute__((always_inline))
+
+/*
+ * pt_valid of a table page: valid entries, plus compare-and-swap installers
+ * that have reserved a slot (so an empty-looking table is never detached
+ * under them), plus PT_DEAD once the table has left the tree.
+ */
+#define PT_DEAD 0x8000u
+_Static_assert(PT_ENTRIES * 16 < PT_DEAD, "counts of concatenated roots stay below PT_DEAD");
+
+/*
+ * What a live entry holds between the break and the make of
+ * break-before-make: invalid to every walker (all formats ignore the other
+ * bits of an invalid entry; bit 11 is not even EPT's suppress-#VE bit 63),
+ * but not 0, so no compare-and-swap installer takes the entry meanwhile.
+ * Only the lock holder ever sees it under the lock.
+ */
+#define PT_BREAK_MARKER BIT(11)
 
 enum pt_visit {
 	PT_VISIT_LEAF = BIT(0),
@@ -59,7 +95,7 @@ struct pt_op {
 
 /*
  * One walk in progress. Built field by field in walk(): zero-initialising the
- * gather's table list would cost more than a whole single-page map.
+ * whole structure would cost more than a whole single-page map.
  */
 struct pt_walk {
 	struct pgtable *pt;
@@ -71,6 +107,10 @@ struct pt_walk {
 
 /* A visitor returns 0 to go on, PT_WALK_SKIP_CHILDREN to not descend, or an error (< 0). */
 #define PT_WALK_SKIP_CHILDREN 1
+/* The table being walked left the tree meanwhile: re-read the entry that led to it. */
+#define PT_WALK_RETRY 2
+/* A visitor lost a race for its entry (a table appeared there): look at the entry again. */
+#define PT_WALK_AGAIN 3
 
 /* ---- Encoding: formats are data, these four functions read them ---- */
 
@@ -94,12 +134,51 @@ static u64 prot_encoding(const struct pt_format *fmt, u32 prot)
 	return bits;
 }
 
+/* What every leaf with attrs carries, whatever its size and output address. */
+static u64 leaf_attr_encoding(const struct pt_format *fmt, struct pt_attrs attrs)
+{
+	return fmt->leaf_always | prot_encoding(fmt, attrs.prot) | fmt->memtype_bits[attrs.memtype];
+}
+
+static u64 encode_leaf(const struct pt_format *fmt, paddr_t pa, u64 attr_bits, unsigned level)
+{
+	return (pa_addr(pa) & fmt->oa_mask) | (level ? fmt->block_bits : fmt->page_bits) |
+	       attr_bits;
+}
+
 u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs,
 		   unsigned level)
 {
-	return (pa_addr(pa) & fmt->oa_mask) | (level ? fmt->block_bits : fmt->page_bits) |
-	       fmt->leaf_always | prot_encoding(fmt, attrs.prot) |
-	       fmt->memtype_bits[attrs.memtype];
+	return encode_leaf(fmt, pa, leaf_attr_encoding(fmt, attrs), level);
+}
+
+/*
+ * The last leaf_attr_encoding() of a pgtable, remembered together with the
+ * attributes it encodes in one word, so threads share it without a lock:
+ * the key sits in bits 12-23, output-address bits in every format and so
+ * never among the attribute bits. Demand faults map page after page with
+ * the same attributes; this spares each one prot_encoding().
+ */
+#define ATTR_MEMO_KEY GENMASK(23, 12)
+
+static u64 attr_memo_key(struct pt_attrs attrs)
+{
+	u64 key = (attrs.prot & (BIT(PT_PROT_BITS) - 1)) | (u64)attrs.memtype << PT_PROT_BITS;
+
+	_Static_assert(PT_PROT_BITS + 2 < 12, "the memo key fits bits 12-23 with a valid bit");
+	return (key << 1 | 1) << 12;
+}
+
+static u64 leaf_attr_encoding_memo(struct pgtable *pt, struct pt_attrs attrs)
+{
+	u64 key = attr_memo_key(attrs);
+	u64 memo = __atomic_load_n(&pt->leaf_attr_memo, __ATOMIC_RELAXED);
+
+	if (likely((memo & ATTR_MEMO_KEY) == key))
+		return memo & ~ATTR_MEMO_KEY;
+	memo = leaf_attr_encoding(pt->fmt, attrs);
+	__atomic_store_n(&pt->leaf_attr_memo, memo | key, __ATOMIC_RELAXED);
+	return memo;
 }
 
 u64 pt_encode_table(const struct pt_format *fmt, paddr_t table)
@@ -112,9 +191,15 @@ bool pt_entry_valid(const struct pt_format *fmt, u64 e)
 	return (e & fmt->valid_mask) != 0;
 }
 
+/* pt_entry_is_table() for an entry known to sit above level 0 (descents). */
+static bool is_table_above_0(const struct pt_format *fmt, u64 e)
+{
+	return pt_entry_valid(fmt, e) && (e & fmt->type_mask) == fmt->table_type;
+}
+
 bool pt_entry_is_table(const struct pt_format *fmt, u64 e, unsigned level)
 {
-	return level > 0 && pt_entry_valid(fmt, e) && (e & fmt->type_mask) == fmt->table_type;
+	return level > 0 && is_table_above_0(fmt, e);
 }
 
 paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e)
@@ -165,6 +250,33 @@ static u64 *table_ptr(paddr_t table)
 	return phys_to_virt(table);
 }
 
+/*
+ * Entries are read and written with atomics: other CPUs walk them without
+ * locks. Acquire on loads that may yield a table pointer pairs with the
+ * release on stores of one, so a reader sees the child's contents (zeroed
+ * or filled by a split) before it follows the pointer.
+ */
+static inline u64 load_entry(const u64 *ptep)
+{
+	return __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
+}
+
+/* Level-0 entries never point to tables: no ordering needed. */
+static inline u64 peek_entry(const u64 *ptep)
+{
+	return __atomic_load_n(ptep, __ATOMIC_RELAXED);
+}
+
+static void tables_add(struct pgtable *pt, int n)
+{
+	u64 now = __atomic_add_fetch(&pt->tables, (u64)(s64)n, __ATOMIC_RELAXED);
+	u64 peak = __atomic_load_n(&pt->tables_peak, __ATOMIC_RELAXED);
+
+	while (now > peak && !__atomic_compare_exchange_n(&pt->tables_peak, &peak, now, true,
+							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 static paddr_t table_alloc(struct pgtable *pt, unsigned level, bool caller_fills)
 {
 	paddr_t pa = caller_fills ? pmm_alloc_uninit(0) : pmm_alloc(0);
@@ -173,109 +285,268 @@ static paddr_t table_alloc(struct pgtable *pt, unsigned level, bool caller_fills
 	if (!pa_addr(pa))
 		return pa;
 	p = pa_to_page(pa);
-	p->state = PAGE_TABLE;
+	/* Atomic: the allocator may read it to check for a free buddy (mm/pmm.c). */
+	__atomic_store_n(&p->state, PAGE_TABLE, __ATOMIC_RELAXED);
 	p->pt_level = (u8)level;
 	p->pt_valid = 0;
 	spin_lock_init(&p->pt_lock);
-	pt->tables++;
-	pt->tables_peak = MAX(pt->tables_peak, pt->tables);
+	tables_add(pt, 1);
 	return pa;
+}
+
+/* A table page nobody else ever saw (a lost install race): straight back. */
+static void table_free_unseen(struct pgtable *pt, paddr_t table)
+{
+	__atomic_store_n(&pa_to_page(table)->state, PAGE_ALLOCATED_HEAD, __ATOMIC_RELAXED);
+	pmm_free(table, 0);
+	tables_add(pt, -1);
+}
+
+/*
+ * Locks a table for changing its entries. Fails when the table has left the
+ * tree since the caller read the entry pointing to it: the caller re-reads.
+ * (The page itself is still a table page: the caller is in a read section.)
+ */
+static pt_always_inline bool table_lock(struct page *t)
+{
+	spin_lock(&t->pt_lock);
+	if (likely(!(__atomic_load_n(&t->pt_valid, __ATOMIC_RELAXED) & PT_DEAD)))
+		return true;
+	spin_unlock(&t->pt_lock);
+	return false;
+}
+
+static void count_add(struct page *t, int n)
+{
+	/* Atomic: installers reserve counts without the table's lock. */
+	if (PT_COUNT_ENTRIES)
+		__atomic_fetch_add(&t->pt_valid, (u16)n, __ATOMIC_RELAXED);
+}
+
+/* Reserves a count for an entry about to be installed; fails on a dead table. */
+static bool count_reserve(struct page *t)
+{
+	u16 c = __atomic_load_n(&t->pt_valid, __ATOMIC_RELAXED);
+
+	do {
+		if (c & PT_DEAD)
+			return false;
+	} while (!__atomic_compare_exchange_n(&t->pt_valid, &c, (u16)(c + 1), true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+}
+
+/*
+ * Marks a locked table dead if its count is exactly expect (0 to reclaim a
+ * table, PT_ENTRIES to collapse one): one atomic step, so a concurrent
+ * count_reserve() either comes first and keeps the table, or fails.
+ */
+static bool table_mark_dead(struct page *t, u16 expect)
+{
+	if (!PT_COUNT_ENTRIES)
+		expect = 0;
+	return __atomic_compare_exchange_n(&t->pt_valid, &expect, (u16)(expect | PT_DEAD), false,
+					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /* ---- Entry updates ---- */
 
 #ifdef HOST_TEST
 /* The host harness observes every store to a reachable entry (BBM rule checker). */
-void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 new);
+void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 old,
+			u64 new);
 #else
 static inline void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va,
-				      unsigned level, u64 new)
+				      unsigned level, u64 old, u64 new)
 {
 }
 #endif
 
-/* The one store to an entry a table walker may be reading. */
-static inline void store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 new)
+#ifdef HOST_TEST
+/* The stress test stretches lockless walks here, to widen every race window. */
+extern void (*host_reader_pause)(void);
+static inline void reader_pause(void)
 {
-	host_observe_store(pt, ptep, va, level, new);
-	WRITE_ONCE(*ptep, new);
+	if (host_reader_pause)
+		host_reader_pause();
+}
+#else
+static inline void reader_pause(void)
+{
+}
+#endif
+
+/* The one store to an entry a table walker may be reading; release publishes a child table. */
+static inline void store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 old,
+			 u64 new)
+{
+	host_observe_store(pt, ptep, va, level, old, new);
+	__atomic_store_n(ptep, new, __ATOMIC_RELEASE);
 }
 
-static void store_entry(const struct pgtable *pt, struct pt_entry *e, u64 new)
+/* A level-0 leaf in a bulk run: nothing hangs below it, no ordering needed. */
+static inline void store_leaf(const struct pgtable *pt, u64 *ptep, u64 va, u64 old, u64 new)
 {
-	store(pt, e->ptep, e->va, e->level, new);
-}
-
-static void count_change(struct pt_entry *e, bool was_valid, bool is_valid)
-{
-	if (PT_COUNT_ENTRIES && was_valid != is_valid)
-		e->table->pt_valid += is_valid ? 1 : -1;
+	host_observe_store(pt, ptep, va, 0, old, new);
+	__atomic_store_n(ptep, new, __ATOMIC_RELAXED);
 }
 
 /*
- * The single place an entry changes. Invalid -> valid needs no invalidation
- * (no TLB caches an invalid entry), only publication before first use.
- * Valid -> invalid is queued in the gather. Valid -> valid follows the
- * sequence the regime's rules choose.
+ * Before an empty entry becomes valid: another walk may have cleared it and
+ * not yet issued the invalidation (pt->unflushed counts such walks, own
+ * included), so a CPU may still cache what it held. Completing that break
+ * (Arm ARM D8.16.1) falls to whoever makes the entry: invalidate it first.
+ * Cheap when no other walk is between a clear and its flush.
  */
-static void set_entry(struct pt_walk *w, struct pt_entry *e, u64 new)
+static void settle_pending(struct pgtable *pt, const struct pt_gather *g, u64 va, u64 size)
 {
-	const struct pgtable *pt = w->pt;
-	u64 old = *e->ptep;
-	bool was_valid = pt_entry_valid(pt->fmt, old);
+	u32 own = g && g->unflushed;
+
+	if (likely(__atomic_load_n(&pt->unflushed, __ATOMIC_ACQUIRE) <= own))
+		return;
+	/* The old contents may have been a leaf or a table at any level: no TTL hint. */
+	pt->regime->flush_range(pt, va, size, ~0u);
+}
+
+/*
+ * Makes the empty (invalid) locked entry e, holding old, valid: no
+ * invalidation needed, as no TLB caches an invalid entry. Above level 0 a
+ * compare-and-swap installer may race for the same entry without the lock:
+ * returns false if one won. g may be NULL when nothing else is gathered.
+ */
+static pt_always_inline bool fill_empty(struct pgtable *pt, const struct pt_gather *g,
+				       struct pt_entry *e, u64 old, u64 new)
+{
+	settle_pending(pt, g, e->va, pt_level_size(e->level));
+	if (!e->level) {
+		store(pt, e->ptep, e->va, 0, old, new);
+	} else {
+		if (!__atomic_compare_exchange_n(e->ptep, &old, new, false, __ATOMIC_RELEASE,
+						 __ATOMIC_RELAXED))
+			return false;
+		host_observe_store(pt, e->ptep, e->va, e->level, 0, new);
+	}
+	count_add(e->table, 1);
+	return true;
+}
+
+/*
+ * The single place a locked entry changes. Invalid -> valid is fill_empty().
+ * Valid -> invalid is queued in the gather. Valid -> valid follows the
+ * sequence the regime's rules choose. Returns false only when filling an
+ * empty entry lost to a table installer: the caller looks at the entry again.
+ */
+static bool set_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entry *e, u64 new)
+{
+	u64 old = load_entry(e->ptep);
 	bool is_valid = pt_entry_valid(pt->fmt, new);
 	u64 span = pt_level_size(e->level);
 
-	if (was_valid && is_valid &&
-	    pt->fmt->classify_live(old, new, e->level) == PT_LIVE_BREAK_BEFORE_MAKE) {
+	if (!pt_entry_valid(pt->fmt, old))
+		return !is_valid || fill_empty(pt, g, e, old, new);
+	if (is_valid &&
+		   pt->fmt->classify_live(old, new, e->level) == PT_LIVE_BREAK_BEFORE_MAKE) {
 		/* Break: no CPU may hold both translations at once (Arm ARM D8.16.1). */
-		store_entry(pt, e, 0);
-		gather_add_range(&w->gather, e->va, span, e->level);
-		gather_flush(&w->gather);
+		store(pt, e->ptep, e->va, e->level, old, PT_BREAK_MARKER);
+		gather_add_range(g, e->va, span, e->level);
+		gather_flush(g);
 		/* Make: only after the invalidation has completed everywhere. */
-		store_entry(pt, e, new);
+		store(pt, e->ptep, e->va, e->level, PT_BREAK_MARKER, new);
 	} else {
-		store_entry(pt, e, new);
-		if (was_valid)
-			gather_add_range(&w->gather, e->va, span, e->level);
+		/* Queued first: it announces the pending invalidation (pt->unflushed). */
+		gather_add_range(g, e->va, span, e->level);
+		store(pt, e->ptep, e->va, e->level, old, new);
 	}
-	count_change(e, was_valid, is_valid);
+	if (!is_valid)
+		count_add(e->table, -1);
+	return true;
 }
 
-/* Fills a new child table with the translations of the leaf old, one level down. */
+static void table_unlock(struct page *t)
+{
+	spin_unlock(&t->pt_lock);
+}
+
+/*
+ * Fills a new child table with the translations of the leaf old, one level
+ * down: eight entries per iteration, so the loop costs little beside the stores.
+ */
 static void fill_split(const struct pt_format *fmt, u64 *child, u64 old, unsigned level)
 {
 	u64 step = pt_level_size(level - 1);
 	u64 leaf = pt_encode_leaf(fmt, pt_entry_pa(fmt, old), pt_decode_attrs(fmt, old), level - 1);
 
-	for (u64 *p = child, *end = child + PT_ENTRIES; p < end; p += 4, leaf += 4 * step) {
+	_Static_assert(PT_ENTRIES % 8 == 0, "fill_split() fills eight entries at a time");
+	for (u64 *p = child, *end = child + PT_ENTRIES; p < end; p += 8, leaf += 8 * step) {
 		p[0] = leaf;
 		p[1] = leaf + step;
 		p[2] = leaf + 2 * step;
 		p[3] = leaf + 3 * step;
+		p[4] = leaf + 4 * step;
+		p[5] = leaf + 5 * step;
+		p[6] = leaf + 6 * step;
+		p[7] = leaf + 7 * step;
 	}
 }
 
 /*
- * Puts a table below e: an empty one below an invalid entry, or (a split)
- * one holding the same translations as the leaf e currently is.
+ * Installs an empty table below the empty entry e by compare-and-swap: no
+ * lock needed, so faults in different ranges below one table never wait for
+ * each other. Returns 0 when e now holds a table (ours or a racing winner's),
+ * PT_WALK_RETRY when e's table has left the tree, -1 without memory.
+ */
+static int install_empty_table(struct pgtable *pt, const struct pt_gather *g, struct pt_entry *e)
+{
+	paddr_t table;
+	u64 expect = 0;
+
+	if (!count_reserve(e->table))
+		return PT_WALK_RETRY;
+	table = table_alloc(pt, e->level - 1, false);
+	if (!pa_addr(table)) {
+		count_add(e->table, -1);
+		return -1;
+	}
+	settle_pending(pt, g, e->va, pt_level_size(e->level));
+	/* Release: the zeroed table is visible before the entry that leads to it. */
+	if (__atomic_compare_exchange_n(e->ptep, &expect, pt_encode_table(pt->fmt, table), false,
+					__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+		host_observe_store(pt, e->ptep, e->va, e->level, 0,
+				   pt_encode_table(pt->fmt, table));
+		if (!PT_COUNT_ENTRIES)
+			__atomic_fetch_sub(&e->table->pt_valid, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	/* Lost: the winner's table (or a leaf, or a break) is there now. */
+	__atomic_fetch_sub(&e->table->pt_valid, 1, __ATOMIC_RELAXED);
+	table_free_unseen(pt, table);
+	return 0;
+}
+
+/*
+ * Puts a table below the locked entry e: an empty one below an invalid
+ * entry, or (a split) one holding the same translations as the leaf e is.
  */
 static int install_table(struct pt_walk *w, struct pt_entry *e)
 {
 	const struct pt_format *fmt = w->pt->fmt;
-	u64 old = *e->ptep;
-	bool split = pt_entry_valid(fmt, old);
-	/* A split overwrites all 512 entries before the table is reachable: skip the zeroing. */
-	paddr_t table = table_alloc(w->pt, e->level - 1, split);
+	u64 old = load_entry(e->ptep);
+	paddr_t table;
 
+	if (!pt_entry_valid(fmt, old)) {
+		int rc = install_empty_table(w->pt, &w->gather, e);
+
+		/* e's table is locked, so alive: a retry can only mean looking at e again. */
+		return rc == PT_WALK_RETRY ? PT_WALK_AGAIN : rc;
+	}
+	/* A split overwrites all 512 entries before the table is reachable: skip the zeroing. */
+	table = table_alloc(w->pt, e->level - 1, true);
 	if (!pa_addr(table))
 		return -1;
-	if (split) {
-		fill_split(fmt, table_ptr(table), old, e->level);
-		if (PT_COUNT_ENTRIES)
-			pa_to_page(table)->pt_valid = PT_ENTRIES;
-	}
-	set_entry(w, e, pt_encode_table(fmt, table));
+	fill_split(fmt, table_ptr(table), old, e->level);
+	if (PT_COUNT_ENTRIES)
+		pa_to_page(table)->pt_valid = PT_ENTRIES;
+	set_entry(w->pt, &w->gather, e, pt_encode_table(fmt, table));
 	return 0;
 }
 
@@ -283,39 +554,64 @@ static int install_table(struct pt_walk *w, struct pt_entry *e)
 
 static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 table_va);
 
+/*
+ * Walks the child table below e, whose table is locked on entry and on
+ * return (unless PT_WALK_RETRY: then e's own table left the tree and is
+ * unlocked). The parent is unlocked meanwhile, so writers elsewhere below it
+ * are not held up; the walk is a read section, so the parent's page stays a
+ * lockable table page even if it leaves the tree meanwhile (then relocking
+ * it fails). A parent and its child are locked together only by collapse and
+ * reclaim, parent first.
+ */
 static int walk_child(struct pt_walk *w, struct pt_entry *e)
 {
 	const struct pt_visitor *v = w->visitor;
-	int rc;
+	paddr_t child = pt_entry_pa(w->pt->fmt, load_entry(e->ptep));
+	int rc = 0;
 
-	rc = walk_table(w, pt_entry_pa(w->pt->fmt, *e->ptep), e->level - 1, e->va);
+	/* Level-0 entries nobody visits (collapse): the parent's lock can stay. */
+	if (e->level > 1 || v->visit_leaf_run || (v->flags & PT_VISIT_LEAF)) {
+		table_unlock(e->table);
+		rc = walk_table(w, child, e->level - 1, e->va);
+		if (!table_lock(e->table))
+			return PT_WALK_RETRY;
+		if (rc == PT_WALK_RETRY)
+			return PT_WALK_AGAIN; /* the child left the tree: look at e again */
+		/* Someone else may have collapsed or reclaimed it meanwhile. */
+		if (!pt_entry_is_table(w->pt->fmt, load_entry(e->ptep), e->level))
+			return 0;
+	}
 	if (rc || !(v->flags & PT_VISIT_TABLE_POST))
 		return rc;
 	return v->visit(w, e, PT_VISIT_TABLE_POST);
 }
 
+/* Visits one entry of a locked table (see walk_child for what PT_WALK_RETRY leaves). */
 static int walk_entry(struct pt_walk *w, struct pt_entry *e)
 {
 	const struct pt_format *fmt = w->pt->fmt;
 	const struct pt_visitor *v = w->visitor;
-	int rc = 0;
 
-	if (pt_entry_is_table(fmt, *e->ptep, e->level)) {
-		if (v->flags & PT_VISIT_TABLE_PRE)
-			rc = v->visit(w, e, PT_VISIT_TABLE_PRE);
-	} else if (v->flags & PT_VISIT_LEAF) {
-		rc = v->visit(w, e, PT_VISIT_LEAF);
-	} else {
-		return 0;
+	for (;;) {
+		int rc = 0;
+
+		if (pt_entry_is_table(fmt, load_entry(e->ptep), e->level)) {
+			if (v->flags & PT_VISIT_TABLE_PRE)
+				rc = v->visit(w, e, PT_VISIT_TABLE_PRE);
+		} else if (v->flags & PT_VISIT_LEAF) {
+			rc = v->visit(w, e, PT_VISIT_LEAF);
+		} else {
+			return 0;
+		}
+		/* The visitor may have installed or removed a table: look again. */
+		if (!rc && pt_entry_is_table(fmt, load_entry(e->ptep), e->level))
+			rc = walk_child(w, e);
+		if (rc != PT_WALK_AGAIN)
+			return rc == PT_WALK_SKIP_CHILDREN ? 0 : rc;
 	}
-	if (rc)
-		return rc == PT_WALK_SKIP_CHILDREN ? 0 : rc;
-	/* The visitor may have installed or removed a table: look again. */
-	if (!pt_entry_is_table(fmt, *e->ptep, e->level))
-		return 0;
-	return walk_child(w, e);
 }
 
+/* Visits the entries of one table that lie in the walked range, under its lock. */
 static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 table_va)
 {
 	u64 *entries = table_ptr(table);
@@ -324,25 +620,26 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 	u64 va = MAX(w->start, table_va) & ~(span - 1);
 	u64 end = MIN(w->end, table_end);
 	struct pt_entry e = { .level = level, .table = pa_to_page(table) };
+	int rc = 0;
 
-	/* Level 0 holds only leaves: visit them in bulk, or skip them if unvisited. */
-	if (level == 0 && w->visitor->visit_leaf_run && va < end) {
+	if (!table_lock(e.table))
+		return PT_WALK_RETRY;
+	if (level == 0 && w->visitor->visit_leaf_run) {
+		/* Level 0 holds only leaves: the visitor takes them in bulk. */
 		e.ptep = &entries[(va - table_va) >> PAGE_SHIFT];
 		e.va = va;
-		return w->visitor->visit_leaf_run(w, &e, (unsigned)((end - va) >> PAGE_SHIFT));
+		if (va < end)
+			rc = w->visitor->visit_leaf_run(w, &e, (unsigned)((end - va) >> PAGE_SHIFT));
+	} else {
+		for (; va < end && !rc; va += span) {
+			e.ptep = &entries[(va - table_va) >> pt_level_shift(level)];
+			e.va = va;
+			rc = walk_entry(w, &e);
+		}
 	}
-	if (level == 0 && !(w->visitor->flags & PT_VISIT_LEAF))
-		return 0;
-	for (; va < end; va += span) {
-		int rc;
-
-		e.ptep = &entries[(va - table_va) >> pt_level_shift(level)];
-		e.va = va;
-		rc = walk_entry(w, &e);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	if (rc != PT_WALK_RETRY)
+		table_unlock(e.table);
+	return rc;
 }
 
 /* One past the highest address the tables can translate. */
@@ -354,6 +651,7 @@ static u64 address_limit(const struct pgtable *pt)
 static int walk(struct pgtable *pt, const struct pt_op *op, u64 va, u64 size,
 		const struct pt_visitor *visitor)
 {
+	struct grace_token reading;
 	struct pt_walk w;
 	unsigned long flags;
 	int rc;
@@ -367,11 +665,15 @@ static int walk(struct pgtable *pt, const struct pt_op *op, u64 va, u64 size,
 	w.visitor = visitor;
 	w.op = op;
 	gather_init(&w.gather, pt);
-	flags = spin_lock_irqsave(&pt->lock);
+	/* Table locks are taken with interrupts masked, so an interrupt never spins on its own CPU's. */
+	flags = arch_irq_save();
+	reading = grace_read_enter();
 	rc = walk_table(&w, pt->root, root_level(pt->fmt), 0);
+	BUG_ON(rc == PT_WALK_RETRY); /* the root never leaves the tree */
 	pt->regime->publish(pt);
-	gather_flush(&w.gather);
-	spin_unlock_irqrestore(&pt->lock, flags);
+	grace_read_exit(reading);
+	arch_irq_restore(flags);
+	gather_free_tables(&w.gather);
 	return rc;
 }
 
@@ -398,82 +700,128 @@ static int map_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
 {
 	paddr_t pa = pa_add(w->op->pa, e->va - w->start);
 
-	if (can_map_leaf(w, e, pa)) {
-		set_entry(w, e, pt_encode_leaf(w->pt->fmt, pa, w->op->attrs, e->level));
-		return 0;
-	}
+	if (can_map_leaf(w, e, pa))
+		return set_entry(w->pt, &w->gather, e,
+				 pt_encode_leaf(w->pt->fmt, pa, w->op->attrs, e->level)) ?
+			       0 :
+			       PT_WALK_AGAIN;
 	return install_table(w, e);
 }
 
 /*
  * Empty entries are filled straight from a template (encoded once per walk);
- * an entry that is already valid takes the general path with its live rules.
+ * an entry that is not empty takes the general path with its live rules.
  */
 static int map_leaf_run(struct pt_walk *w, struct pt_entry *first, unsigned count)
 {
-	const u64 valid_mask = w->pt->fmt->valid_mask;
 	u64 leaf = w->op->leaf_template + pa_addr(w->op->pa) + (first->va - w->start);
 	u64 *ptep = first->ptep, va = first->va;
 	unsigned filled = 0;
 
+	settle_pending(w->pt, &w->gather, va, (u64)count << PAGE_SHIFT);
 	for (u64 *end = ptep + count; ptep < end; ptep++, va += PAGE_SIZE, leaf += PAGE_SIZE) {
-		if (unlikely(*ptep & valid_mask)) {
+		if (unlikely(peek_entry(ptep))) {
 			struct pt_entry e = { ptep, va, 0, first->table };
 
-			set_entry(w, &e, leaf);
+			set_entry(w->pt, &w->gather, &e, leaf);
 			continue;
 		}
-		store(w->pt, ptep, va, 0, leaf);
+		store_leaf(w->pt, ptep, va, 0, leaf);
 		filled++;
 	}
-	if (PT_COUNT_ENTRIES)
-		first->table->pt_valid += filled;
+	count_add(first->table, (int)filled);
 	return 0;
 }
 
 static const struct pt_visitor map_visitor = { map_visit, PT_VISIT_LEAF, map_leaf_run };
 
 /*
- * One leaf into tables that already exist: the demand-fault case. Descends as
- * pt_translate() does and, when every table on the path is there, updates the
- * single entry through set_entry() like any visitor would. Returns 1 when a
- * table is missing, for the general walk to build it.
+ * Descends to the entry at level for va without taking a lock, installing
+ * empty tables by compare-and-swap where they are missing. Returns 0 with
+ * *e set, 1 when something other than a table is in the way (a larger leaf,
+ * a break, a table leaving the tree: the general walk handles it), -1
+ * without memory. The caller is in a read section.
  */
-static int map_one_existing(struct pgtable *pt, u64 va, paddr_t pa, unsigned level,
-			    struct pt_attrs attrs)
+static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entry *e)
 {
 	const struct pt_format *fmt = pt->fmt;
-	paddr_t table = pt->root;
 	unsigned l = root_level(fmt);
-	unsigned long flags;
-	struct pt_walk w;
-	struct pt_entry e;
-	u64 *ptep;
+	u64 *table = table_ptr(pt->root);
+	u64 index = (va >> pt_level_shift(l)) & (entries_at(pt, l) - 1);
 
-	flags = spin_lock_irqsave(&pt->lock);
-	for (;; l--) {
-		unsigned index = (va >> pt_level_shift(l)) & (entries_at(pt, l) - 1);
+	for (;; l--, index = (va >> pt_level_shift(l)) & (PT_ENTRIES - 1)) {
+		u64 *ptep = table + index;
+		u64 entry = load_entry(ptep);
 
-		ptep = (u64 *)phys_to_virt(table) + index;
-		/* A table where the leaf goes keeps its finer mappings: the walk handles it. */
-		if (l == level && !pt_entry_is_table(fmt, *ptep, l))
-			break;
-		if (!pt_entry_is_table(fmt, *ptep, l) || l == level) {
-			spin_unlock_irqrestore(&pt->lock, flags);
-			return 1;
+		if (l == level) {
+			*e = (struct pt_entry){ ptep, va, l, pa_to_page(virt_to_phys(table)) };
+			return 0;
 		}
-		table = pt_entry_pa(fmt, *ptep);
+		if (!is_table_above_0(fmt, entry)) {
+			struct pt_entry parent = { ptep, va, l, pa_to_page(virt_to_phys(table)) };
+			int rc;
+
+			if (entry)
+				return 1;
+			rc = install_empty_table(pt, NULL, &parent);
+			if (rc)
+				return rc < 0 ? rc : 1;
+			entry = load_entry(ptep);
+			if (!is_table_above_0(fmt, entry))
+				return 1;
+		}
+		table = table_ptr(pt_entry_pa(fmt, entry));
 	}
-	w.pt = pt;
-	w.start = va;
-	w.end = va + pt_level_size(level);
-	gather_init(&w.gather, pt);
-	e = (struct pt_entry){ ptep, va, level, pa_to_page(table) };
-	set_entry(&w, &e, pt_encode_leaf(fmt, pa, attrs, level));
+}
+
+/* Sets the leaf at e, locking only e's table. Returns 1 when the general walk must do it. */
+static int map_one_locked(struct pgtable *pt, struct pt_entry *e, u64 leaf)
+{
+	struct pt_gather g;
+	u64 old;
+	bool done;
+
+	if (!table_lock(e->table))
+		return 1;
+	old = load_entry(e->ptep);
+	if (!pt_entry_valid(pt->fmt, old)) {
+		/* The demand fault proper: an empty entry, nothing to invalidate. */
+		done = fill_empty(pt, NULL, e, old, leaf);
+	} else if (pt_entry_is_table(pt->fmt, old, e->level)) {
+		/* A table where the leaf goes keeps its finer mappings: the walk handles it. */
+		done = false;
+	} else {
+		gather_init(&g, pt);
+		done = set_entry(pt, &g, e, leaf);
+		gather_flush(&g);
+	}
+	table_unlock(e->table);
+	return done ? 0 : 1;
+}
+
+/*
+ * One leaf: the demand-fault case. Lockless descent (installing missing
+ * tables by compare-and-swap), then only the leaf's own table is locked, so
+ * faults in different tables never share a lock. Returns 1 when the general
+ * walk must do it.
+ */
+static int map_one(struct pgtable *pt, u64 va, paddr_t pa, unsigned level, struct pt_attrs attrs)
+{
+	struct grace_token reading;
+	struct pt_entry e;
+	unsigned long flags;
+	int rc;
+
+	flags = arch_irq_save();
+	reading = grace_read_enter();
+	rc = descend_to(pt, va, level, &e);
+	if (!rc)
+		rc = map_one_locked(pt, &e,
+				    encode_leaf(pt->fmt, pa, leaf_attr_encoding_memo(pt, attrs), level));
 	pt->regime->publish(pt);
-	gather_flush(&w.gather);
-	spin_unlock_irqrestore(&pt->lock, flags);
-	return 0;
+	grace_read_exit(reading);
+	arch_irq_restore(flags);
+	return rc;
 }
 
 /* The leaf level a single-leaf map would use (4K or 2M), or -1 when it is not one leaf. */
@@ -493,8 +841,12 @@ int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs att
 {
 	int level = single_leaf_level(pt, va, pa, size, flags ? flags - 1 : PT_MAX_LEVELS);
 
-	if (level >= 0 && map_one_existing(pt, va, pa, (unsigned)level, attrs) == 0)
-		return 0;
+	if (level >= 0) {
+		int rc = map_one(pt, va, pa, (unsigned)level, attrs);
+
+		if (rc <= 0)
+			return rc;
+	}
 	return map_range(pt, va, pa, size, attrs, flags);
 }
 
@@ -513,21 +865,25 @@ static int map_range(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt
 
 /* ---- unmap, with reclaim of emptied tables ---- */
 
-/* Detaches the (now empty) table below e; it is freed after the flush. */
-static void reclaim_table(struct pt_walk *w, struct pt_entry *e)
-{
-	paddr_t child = pt_entry_pa(w->pt->fmt, *e->ptep);
-
-	set_entry(w, e, 0);
-	gather_add_table(&w->gather, child);
-	w->pt->tables--;
-}
-
-/* e is never the root: the root has no parent entry to clear. */
+/*
+ * Detaches the table below the locked entry e if it is empty. The child is
+ * locked too (parent before child): writers of its entries update its count
+ * before they unlock, so under its lock the count is exact.
+ */
 static void reclaim_if_empty(struct pt_walk *w, struct pt_entry *e)
 {
-	if (PT_COUNT_ENTRIES && pa_to_page(pt_entry_pa(w->pt->fmt, *e->ptep))->pt_valid == 0)
-		reclaim_table(w, e);
+	paddr_t child = pt_entry_pa(w->pt->fmt, load_entry(e->ptep));
+	struct page *c = pa_to_page(child);
+
+	if (!PT_COUNT_ENTRIES)
+		return;
+	spin_lock(&c->pt_lock);
+	if (table_mark_dead(c, 0)) {
+		set_entry(w->pt, &w->gather, e, 0);
+		gather_add_table(&w->gather, child);
+		tables_add(w->pt, -1);
+	}
+	spin_unlock(&c->pt_lock);
 }
 
 static int unmap_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
@@ -537,10 +893,10 @@ static int unmap_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit whic
 			reclaim_if_empty(w, e);
 		return 0;
 	}
-	if (!pt_entry_valid(w->pt->fmt, *e->ptep))
+	if (!pt_entry_valid(w->pt->fmt, load_entry(e->ptep)))
 		return 0;
 	if (covers_entry(w, e)) {
-		set_entry(w, e, 0);
+		set_entry(w->pt, &w->gather, e, 0);
 		return 0;
 	}
 	/* Part of a block: split it so the rest stays mapped. */
@@ -555,14 +911,15 @@ static int unmap_leaf_run(struct pt_walk *w, struct pt_entry *first, unsigned co
 	unsigned cleared = 0;
 
 	for (unsigned i = 0; i < count; i++, e.ptep++, e.va += PAGE_SIZE) {
-		if (!pt_entry_valid(fmt, *e.ptep))
+		u64 old = peek_entry(e.ptep);
+
+		if (!pt_entry_valid(fmt, old))
 			continue;
-		store(w->pt, e.ptep, e.va, 0, 0);
+		store_leaf(w->pt, e.ptep, e.va, old, 0);
 		cleared++;
 	}
 	if (cleared) {
-		if (PT_COUNT_ENTRIES)
-			first->table->pt_valid -= cleared;
+		count_add(first->table, -(int)cleared);
 		gather_add_range(&w->gather, first->va, (u64)count << PAGE_SHIFT, 0);
 	}
 	return 0;
@@ -598,13 +955,14 @@ int pt_reclaim_scan(struct pgtable *pt, u64 va, u64 size)
 static int protect_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
 {
 	const struct pt_format *fmt = w->pt->fmt;
-	u64 old = *e->ptep;
+	u64 old = load_entry(e->ptep);
 
 	if (!pt_entry_valid(fmt, old))
 		return 0;
 	if (!covers_entry(w, e))
 		return install_table(w, e);
-	set_entry(w, e, pt_encode_leaf(fmt, pt_entry_pa(fmt, old), w->op->attrs, e->level));
+	set_entry(w->pt, &w->gather, e,
+		  pt_encode_leaf(fmt, pt_entry_pa(fmt, old), w->op->attrs, e->level));
 	return 0;
 }
 
@@ -623,7 +981,7 @@ static int split_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit whic
 {
 	int rc;
 
-	if (e->level <= w->op->max_leaf_level || !pt_entry_valid(w->pt->fmt, *e->ptep))
+	if (e->level <= w->op->max_leaf_level || !pt_entry_valid(w->pt->fmt, load_entry(e->ptep)))
 		return 0;
 	rc = install_table(w, e);
 	/* The new table's leaves are one level down: done if that is fine enough. */
@@ -646,37 +1004,55 @@ int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level)
 /*
  * A table collapses when its entries are leaves mapping one aligned, uniform
  * run: entry i must equal the first plus i steps. Differences are OR-ed
- * together branch-free, four entries at a time.
+ * together branch-free, four entries at a time. The caller holds the table's
+ * lock. Only a compare-and-swap installer can still write an entry, and only
+ * an empty one above level 0: racy says to read with atomics then. Level-0
+ * tables read plainly, which lets the compiler fold each load into the XOR.
  */
-static bool table_is_uniform_run(const struct pt_format *fmt, const u64 *child, unsigned level)
+static pt_always_inline bool uniform_run(const struct pt_format *fmt, const u64 *child,
+					unsigned level, bool racy)
 {
 	u64 step = pt_level_size(level - 1);
-	u64 first = child[0], expect = first, differ = 0;
+	u64 first = load_entry(child), expect = first, differ = 0;
 
 	if (!pt_entry_valid(fmt, first) || pt_entry_is_table(fmt, first, level - 1) ||
 	    !IS_ALIGNED(pa_addr(pt_entry_pa(fmt, first)), pt_level_size(level)))
 		return false;
+#define RUN_ENTRY(i) ((racy ? peek_entry(&p[i]) : p[i]) ^ (expect + (i)*step))
 	for (const u64 *p = child, *end = child + PT_ENTRIES; p < end; p += 4, expect += 4 * step)
-		differ |= (p[0] ^ expect) | (p[1] ^ (expect + step)) | (p[2] ^ (expect + 2 * step)) |
-			  (p[3] ^ (expect + 3 * step));
+		differ |= RUN_ENTRY(0) | RUN_ENTRY(1) | RUN_ENTRY(2) | RUN_ENTRY(3);
+#undef RUN_ENTRY
 	return differ == 0;
 }
 
+static bool table_is_uniform_run(const struct pt_format *fmt, const u64 *child, unsigned level)
+{
+	return level > 1 ? uniform_run(fmt, child, level, true) :
+			   uniform_run(fmt, child, level, false);
+}
+
+/* Replaces the table below the locked entry e by one leaf, child locked (parent first). */
 static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
 {
 	const struct pt_format *fmt = w->pt->fmt;
-	paddr_t child = pt_entry_pa(fmt, *e->ptep);
+	paddr_t child = pt_entry_pa(fmt, load_entry(e->ptep));
 	const u64 *entries = table_ptr(child);
-	u64 leaf;
+	struct page *c = pa_to_page(child);
+	u64 first;
 
-	if (!(fmt->leaf_levels & BIT(e->level)) || !covers_entry(w, e) ||
-	    !table_is_uniform_run(fmt, entries, e->level))
+	if (!(fmt->leaf_levels & BIT(e->level)) || !covers_entry(w, e))
 		return 0;
-	leaf = pt_encode_leaf(fmt, pt_entry_pa(fmt, entries[0]),
-			      pt_decode_attrs(fmt, entries[0]), e->level);
-	set_entry(w, e, leaf);
-	gather_add_table(&w->gather, child);
-	w->pt->tables--;
+	spin_lock(&c->pt_lock);
+	/* Full and uniform, and no installer holding a reservation: it dies here. */
+	if (table_is_uniform_run(fmt, entries, e->level) && table_mark_dead(c, PT_ENTRIES)) {
+		first = load_entry(entries);
+		set_entry(w->pt, &w->gather, e,
+			  pt_encode_leaf(fmt, pt_entry_pa(fmt, first), pt_decode_attrs(fmt, first),
+					 e->level));
+		gather_add_table(&w->gather, child);
+		tables_add(w->pt, -1);
+	}
+	spin_unlock(&c->pt_lock);
 	return 0;
 }
 
@@ -694,24 +1070,30 @@ int pt_collapse(struct pgtable *pt, u64 va, u64 size)
 bool pt_translate(const struct pgtable *pt, u64 va, struct pt_translation *out)
 {
 	const struct pt_format *fmt = pt->fmt;
+	struct grace_token reading = grace_read_enter();
 	paddr_t table = pt->root;
+	bool found = false;
 
 	for (unsigned level = root_level(fmt);; level--) {
 		unsigned index = (va >> pt_level_shift(level)) & (entries_at(pt, level) - 1);
-		u64 e = READ_ONCE(table_ptr(table)[index]);
+		u64 e = load_entry(&table_ptr(table)[index]);
 
+		reader_pause();
 		if (!pt_entry_valid(fmt, e))
-			return false;
+			break;
 		if (!pt_entry_is_table(fmt, e, level)) {
 			u64 offset = va & (pt_level_size(level) - 1);
 
 			out->pa = pa_add(pt_entry_pa(fmt, e), offset);
 			out->attrs = pt_decode_attrs(fmt, e);
 			out->level = level;
-			return true;
+			found = true;
+			break;
 		}
 		table = pt_entry_pa(fmt, e);
 	}
+	grace_read_exit(reading);
+	return found;
 }
 
 /* ---- dump ---- */
@@ -756,7 +1138,7 @@ static int dump_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which
 {
 	const struct pt_format *fmt = w->pt->fmt;
 	struct dump_run *run = w->op->priv;
-	u64 entry = *e->ptep;
+	u64 entry = load_entry(e->ptep);
 	u64 pa = pa_addr(pt_entry_pa(fmt, entry));
 
 	if (!pt_entry_valid(fmt, entry)) {
@@ -795,16 +1177,19 @@ int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_reg
 {
 	unsigned order = fmt->root_pages > 1 ? __builtin_ctz(fmt->root_pages) : 0;
 
+	/* The break marker must be invalid in every format; the memo key is output address. */
+	BUG_ON(fmt->valid_mask & PT_BREAK_MARKER);
+	BUG_ON((fmt->oa_mask & ATTR_MEMO_KEY) != ATTR_MEMO_KEY);
 	*pt = (struct pgtable){ .fmt = fmt, .regime = regime, .reclaim = PT_RECLAIM_IMMEDIATE };
-	spin_lock_init(&pt->lock);
 	pt->root = order ? pmm_alloc(order) : table_alloc(pt, root_level(fmt), false);
 	if (order && pa_addr(pt->root)) {
 		/* Concatenated roots: one table (and one count) spread over several pages. */
 		struct page *p = pa_to_page(pt->root);
 
-		p->state = PAGE_TABLE;
+		__atomic_store_n(&p->state, PAGE_TABLE, __ATOMIC_RELAXED);
 		p->pt_level = (u8)root_level(fmt);
 		p->pt_valid = 0;
+		spin_lock_init(&p->pt_lock);
 		pt->tables = pt->tables_peak = 1;
 	}
 	return pa_addr(pt->root) ? 0 : -1;
@@ -817,8 +1202,8 @@ void pt_destroy(struct pgtable *pt)
 	pt_unmap(pt, 0, address_limit(pt));
 	pt_reclaim_scan(pt, 0, address_limit(pt));
 	BUG_ON(PT_COUNT_ENTRIES && pa_to_page(pt->root)->pt_valid != 0);
-	pa_to_page(pt->root)->state = PAGE_ALLOCATED_HEAD;
+	__atomic_store_n(&pa_to_page(pt->root)->state, PAGE_ALLOCATED_HEAD, __ATOMIC_RELAXED);
 	pmm_free(pt->root, order);
-	pt->tables--;
+	tables_add(pt, -1);
 	pt->root = pa_init(0);
 }

@@ -44,11 +44,17 @@ struct pgtable {
 	const struct pt_format *fmt;
 	const struct pt_regime *regime;
 	paddr_t root;
-	/* Serializes writers; lockless readers (translate) need none. */
-	struct spinlock lock;
 	enum pt_reclaim reclaim;
-	u64 tables; /* table pages currently in the tree, root included */
-	u64 tables_peak;
+	u64 tables; /* table pages currently in the tree, root included (atomic) */
+	u64 tables_peak; /* atomic */
+	/*
+	 * Walks holding invalidations they have not issued yet (atomic). A
+	 * writer about to make an empty entry valid while this is non-zero
+	 * invalidates the entry itself first: the entry may have been cleared
+	 * by one of them and still be cached (break-before-make across writers).
+	 */
+	u32 unflushed;
+	u64 leaf_attr_memo; /* the last leaf attributes encoded, with their key (atomic) */
 	void *owner; /* regime-private: VMID / ASID holder */
 };
 
@@ -92,7 +98,7 @@ struct pt_translation {
 	struct pt_attrs attrs;
 	unsigned level;
 };
-/* Lockless lookup of one address. */
+/* Lockless lookup of one address (a grace-period read section, no lock). */
 bool pt_translate(const struct pgtable *pt, u64 va, struct pt_translation *out);
 /* Prints every leaf in the range, merging runs that differ only by address. */
 void pt_dump(const struct pgtable *pt, u64 va, u64 size);

@@ -80,7 +80,11 @@ static bool is_free_buddy(u64 pfn, unsigned order)
 	if (!pfn_tracked(pfn) || !pfn_tracked(pfn + (1ULL << order) - 1))
 		return false;
 	p = pfn_page(pfn);
-	return p->state == PAGE_FREE_HEAD && p->order == order;
+	/*
+	 * Atomic: the buddy may be allocated, and its owner then writes its
+	 * state without this lock (a page table marking itself PAGE_TABLE).
+	 */
+	return __atomic_load_n(&p->state, __ATOMIC_RELAXED) == PAGE_FREE_HEAD && p->order == order;
 }
 
 static void free_block(u64 pfn, unsigned order)

@@ -13,6 +13,12 @@
 #define ARENA_PA 0x40000000ULL
 #define ARENA_SIZE MiB(256)
 
+/*
+ * What freed table pages are filled with: a valid leaf (bit 0, and the table
+ * bits on arm64) at an output address far above the arena, in every format.
+ */
+#define HOST_POISON_ENTRY 0x0000dead00000003ULL
+
 /* (Re)creates the arena and the page allocator over it. */
 void harness_reset_memory(void);
 /* A regime whose invalidations are counted, for the engine tests. */
@@ -21,5 +27,17 @@ struct host_tlb_stats {
 	u64 range_flushes, full_flushes, publishes;
 };
 extern struct host_tlb_stats host_tlb;
+/*
+ * Walks the whole tree: every table's count equals its valid entries, every
+ * table page is PAGE_TABLE, and pt->tables is the number of table pages.
+ * Prints KTAP diagnostics for what differs.
+ */
+bool harness_pt_invariants(const struct pgtable *pt);
+/* Keeps freed table pages from reuse a while (on), or releases them all (off). */
+void harness_quarantine(bool on);
+/* Table pages the engine has freed since the start. */
+u64 harness_tables_freed(void);
+/* Makes this thread simulated CPU cpu (its grace-period slot); threads start as CPU 0. */
+void harness_set_cpu(unsigned cpu);
 
 #endif

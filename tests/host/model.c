@@ -254,15 +254,17 @@ static void record_break(u64 *ptep, u64 va, unsigned level, u64 old)
 	shadow[slot_of(ptep)] = old;
 }
 
-void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 new);
-void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 new)
+void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 old,
+			u64 new);
+void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 old,
+			u64 new)
 {
 	const struct pt_format *fmt = pt->fmt;
-	u64 old = *ptep;
 	bool was = pt_entry_valid(fmt, old), is = pt_entry_valid(fmt, new);
 	u64 *held;
 
-	model_stats.stores++;
+	/* Atomic: the stress test stores from several threads (into the host regime). */
+	__atomic_fetch_add(&model_stats.stores, 1, __ATOMIC_RELAXED);
 	if (pt->regime != &model_regime || !shadow)
 		return;
 	if (was && is && needs_break(fmt, old, new, level))

@@ -20,41 +20,9 @@ static const struct pt_attrs dev = { PT_READ | PT_WRITE, PT_MEM_DEVICE };
 #define VA0 0x0000008000000000ULL
 #define PA0 0x0000000100000000ULL
 
-/* Recursively checks counts; returns the number of table pages below and including table. */
-static u64 check_table(const struct pgtable *pt, paddr_t table, unsigned level, bool *ok)
-{
-	const u64 *e = phys_to_virt(table);
-	unsigned n = level == pt->fmt->levels - 1 ? PT_ENTRIES * pt->fmt->root_pages : PT_ENTRIES;
-	unsigned valid = 0;
-	u64 tables = 1;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (!pt_entry_valid(pt->fmt, e[i]))
-			continue;
-		valid++;
-		if (pt_entry_is_table(pt->fmt, e[i], level))
-			tables += check_table(pt, pt_entry_pa(pt->fmt, e[i]), level - 1, ok);
-	}
-	if (pa_to_page(table)->pt_valid != valid || pa_to_page(table)->state != PAGE_TABLE) {
-		ktap_diag("table 0x%llx level %u: count %u, valid entries %u, state %u",
-			  (unsigned long long)pa_addr(table), level, pa_to_page(table)->pt_valid,
-			  valid, pa_to_page(table)->state);
-		*ok = false;
-	}
-	return tables;
-}
-
 static bool invariants_hold(const struct pgtable *pt)
 {
-	bool ok = true;
-	u64 tables = check_table(pt, pt->root, pt->fmt->levels - 1, &ok);
-
-	if (tables != pt->tables) {
-		ktap_diag("tree has %llu table pages, engine counts %llu",
-			  (unsigned long long)tables, (unsigned long long)pt->tables);
-		ok = false;
-	}
-	return ok;
+	return harness_pt_invariants(pt);
 }
 
 static bool maps_to(const struct pgtable *pt, u64 va, u64 pa, unsigned level)
