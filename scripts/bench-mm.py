@@ -29,18 +29,8 @@ POLICY_BENCHES = [
 
 
 def instructions(binary, bench, mode=None):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        subprocess.run(
-            ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
-             "--collect-atstart=no", "--toggle-collect=bench_" + bench, binary, mode or bench],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        with open(out) as f:
-            for line in f:
-                m = re.match(r"(summary|totals): (\d+)", line)
-                if m:
-                    return int(m.group(2))
-    raise RuntimeError("no instruction total for " + bench)
+    """Instructions inside bench_<bench> (inclusive) for a run of the binary in mode."""
+    return instructions_in(binary, "bench_" + bench, mode or bench)
 
 
 def single_map_instructions(binary):

@@ -39,22 +39,7 @@ tramp_pm32:
 	mov %eax, %ds
 	mov %eax, %es
 	mov %eax, %ss
-	/*
-	 * IA-32e activation order (SDM Vol 3 9.8.5 "Initializing IA-32e Mode"): CR4.PAE, CR3, EFER.LME (with NXE, so the
-	 * kernel tables' XD bits are legal), then CR0.PG. CR3 must be below 4 GiB here.
-	 */
-	mov %cr4, %eax
-	or $CR4_PAE, %eax
-	mov %eax, %cr4
-	mov OFF(tramp_cr3)(%ebx), %eax
-	mov %eax, %cr3
-	mov $MSR_EFER, %ecx
-	rdmsr
-	or $(EFER_LME | EFER_NXE), %eax
-	wrmsr
-	mov %cr0, %eax
-	or $(CR0_PG | CR0_WP), %eax
-	mov %eax, %cr0
+	ENTER_LONG_MODE_32 OFF(tramp_cr3)(%ebx)
 	ljmpl *OFF(tramp_far64)(%ebx)
 
 	.code64

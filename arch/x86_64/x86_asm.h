@@ -9,37 +9,6 @@
 #define BOOT_GDT_CODE32 0x18 /* boot GDT only */
 #define GDT_TSS0	0x18 /* kernel GDT: 16-byte TSS descriptors, one per CPU, from here */
 
-#ifdef __ASSEMBLER__
-/* Assembler macros: clang-format would mangle them. */
-/* clang-format off */
-/*
- * The flat descriptors the boot stub and the AP trampoline both load (selectors
- * above). Accessed bits are preset so segment loads never write to the table,
- * which may sit in a read-only page (SDM Vol 3 3.4.5, type field bit 0).
- */
-/*
- * After the far jump into 64-bit code: flat data segments, FS and GS null
- * (their bases come from MSRs later).
- */
-.macro LOAD_FLAT_DATA_SEGMENTS
-	mov $GDT_DATA, %eax
-	mov %eax, %ds
-	mov %eax, %es
-	mov %eax, %ss
-	xor %eax, %eax
-	mov %eax, %fs
-	mov %eax, %gs
-.endm
-
-.macro FLAT_GDT_ENTRIES
-	.quad 0
-	.quad 0x00af9b000000ffff /* 0x08: 64-bit code */
-	.quad 0x00cf93000000ffff /* 0x10: data, 4 GiB */
-	.quad 0x00cf9b000000ffff /* 0x18: 32-bit code, 4 GiB */
-.endm
-/* clang-format on */
-#endif
-
 /* IST slots (1-based in the IDT gate, as the SDM numbers them). */
 #define IST_DOUBLE_FAULT 1
 #define IST_NMI		 2
@@ -89,5 +58,57 @@
 #define COM1_PORT	    0x3f8
 #define ISA_DEBUG_EXIT_PORT 0xf4
 #define BOCHS_SHUTDOWN_PORT 0x8900
+
+#ifdef __ASSEMBLER__
+/* Assembler macros: clang-format would mangle them. */
+/* clang-format off */
+/*
+ * The flat descriptors the boot stub and the AP trampoline both load (selectors
+ * above). Accessed bits are preset so segment loads never write to the table,
+ * which may sit in a read-only page (SDM Vol 3 3.4.5, type field bit 0).
+ */
+/*
+ * After the far jump into 64-bit code: flat data segments, FS and GS null
+ * (their bases come from MSRs later).
+ */
+.macro LOAD_FLAT_DATA_SEGMENTS
+	mov $GDT_DATA, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	mov %eax, %ss
+	xor %eax, %eax
+	mov %eax, %fs
+	mov %eax, %gs
+.endm
+
+.macro ENTER_LONG_MODE_32 cr3
+	/*
+	 * From 32-bit protected mode, paging off: PAE, then CR3, then EFER.LME (and
+	 * NXE, so XD bits in the tables are legal), then CR0.PG, which activates
+	 * IA-32e mode (SDM Vol 3A, "Initializing IA-32e Mode"). CR3 must be below
+	 * 4 GiB here.
+	 */
+	mov %cr4, %eax
+	or $CR4_PAE, %eax
+	mov %eax, %cr4
+	mov \cr3, %eax
+	mov %eax, %cr3
+	mov $MSR_EFER, %ecx
+	rdmsr
+	or $(EFER_LME | EFER_NXE), %eax
+	wrmsr
+	mov %cr0, %eax
+	or $(CR0_PG | CR0_PE | CR0_WP), %eax
+	mov %eax, %cr0
+.endm
+
+.macro FLAT_GDT_ENTRIES
+	.quad 0
+	.quad 0x00af9b000000ffff /* 0x08: 64-bit code */
+	.quad 0x00cf93000000ffff /* 0x10: data, 4 GiB */
+	.quad 0x00cf9b000000ffff /* 0x18: 32-bit code, 4 GiB */
+.endm
+/* clang-format on */
+#endif
 
 #endif

@@ -147,18 +147,7 @@ build_boot_tables32:
  * EFER.NXE goes with LME so that XD bits are legal before the kernel's tables use them.
  */
 enter_long_mode32:
-	mov %cr4, %eax
-	or $CR4_PAE, %eax
-	mov %eax, %cr4
-	mov $boot_pml4, %eax
-	mov %eax, %cr3
-	mov $MSR_EFER, %ecx
-	rdmsr
-	or $(EFER_LME | EFER_NXE), %eax
-	wrmsr
-	mov %cr0, %eax
-	or $(CR0_PG | CR0_PE | CR0_WP), %eax
-	mov %eax, %cr0
+	ENTER_LONG_MODE_32 $boot_pml4
 	ret
 
 /* esi = NUL-terminated message. Prints it on COM1, then ends the run with status 1. */
