@@ -44,15 +44,20 @@ fuzz: $(HOST_BUILD)/fuzz-engine
 		-artifact_prefix=$(HOST_BUILD)/fuzz-findings/ $(HOST_BUILD)/fuzz-corpus
 
 .PHONY: test-host
-test-host: $(HOST_BUILD)/host-tests $(HOST_BUILD)/stress
+test-host: $(HOST_BUILD)/host-tests $(HOST_BUILD)/stress $(HOST_BUILD)/stress-asan \
+		$(HOST_BUILD)/stress-tsan
 	$(HOST_BUILD)/host-tests
 	$(HOST_BUILD)/stress $(STRESS_QUICK_MS)
+	$(HOST_BUILD)/stress-asan $(STRESS_SANITIZER_MS)
+	TSAN_OPTIONS="halt_on_error=1" $(HOST_BUILD)/stress-tsan $(STRESS_SANITIZER_MS)
 
 # make stress [STRESS_MS=5000]: the multithreaded engine stress (tests/host/stress.c),
 # STRESS_MS per page-table format, plain and under AddressSanitizer and ThreadSanitizer.
-# make test-host runs the plain build for STRESS_QUICK_MS.
+# make test-host runs the plain build for STRESS_QUICK_MS and both sanitizer builds for
+# STRESS_SANITIZER_MS.
 STRESS_MS ?= 5000
 STRESS_QUICK_MS ?= 750
+STRESS_SANITIZER_MS ?= 400
 STRESS_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c mm/grace.c lib/ktap.c lib/memzero.c \
 	arch/arm64/pt_format.c arch/x86_64/pt_format.c tests/host/harness.c tests/host/model.c \
 	tests/host/stress.c
