@@ -16,7 +16,7 @@ struct pgtable;
 
 /* Above this many pages a full flush is cheaper than per-page invalidation. */
 #define GATHER_FULL_FLUSH_PAGES 512
-#define GATHER_NO_TABLES (~0ULL)
+#define GATHER_NO_TABLES	(~0ULL)
 
 struct pt_gather {
 	struct pgtable *pt;

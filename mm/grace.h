@@ -73,7 +73,7 @@ struct grace_token {
 static inline struct grace_token grace_read_enter(void)
 {
 	struct grace_slot *slot = &grace_slots[grace_slot_id()];
-	struct grace_token t = { slot, __atomic_load_n(&slot->epoch, __ATOMIC_RELAXED) };
+	struct grace_token t = {slot, __atomic_load_n(&slot->epoch, __ATOMIC_RELAXED)};
 
 	if (!t.prev) {
 		/*

@@ -90,7 +90,7 @@ struct pt_op {
 	struct pt_attrs attrs;
 	unsigned max_leaf_level;
 	u64 leaf_template; /* a level-0 leaf with attrs at pa 0 (map) */
-	void *priv; /* visitor-private state */
+	void *priv;	   /* visitor-private state */
 };
 
 /*
@@ -146,8 +146,7 @@ static u64 encode_leaf(const struct pt_format *fmt, paddr_t pa, u64 attr_bits, u
 	       attr_bits;
 }
 
-u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs,
-		   unsigned level)
+u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs, unsigned level)
 {
 	return encode_leaf(fmt, pa, leaf_attr_encoding(fmt, attrs), level);
 }
@@ -209,7 +208,7 @@ paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e)
 
 struct pt_attrs pt_decode_attrs(const struct pt_format *fmt, u64 e)
 {
-	struct pt_attrs a = { fmt->implied_prot, PT_MEM_NORMAL };
+	struct pt_attrs a = {fmt->implied_prot, PT_MEM_NORMAL};
 
 	for (unsigned i = 0; i < PT_PROT_BITS; i++) {
 		const struct pt_attr_bits *b = &fmt->prot_bits[i];
@@ -273,7 +272,7 @@ static void tables_add(struct pgtable *pt, int n)
 	u64 peak = __atomic_load_n(&pt->tables_peak, __ATOMIC_RELAXED);
 
 	while (now > peak && !__atomic_compare_exchange_n(&pt->tables_peak, &peak, now, true,
-							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+							  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
 
@@ -356,8 +355,8 @@ static bool table_mark_dead(struct page *t, u16 expect)
 void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 old,
 			u64 new);
 #else
-static inline void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va,
-				      unsigned level, u64 old, u64 new)
+static inline void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level,
+				      u64 old, u64 new)
 {
 }
 #endif
@@ -415,7 +414,7 @@ static void settle_pending(struct pgtable *pt, const struct pt_gather *g, u64 va
  * returns false if one won. g may be NULL when nothing else is gathered.
  */
 static pt_always_inline bool fill_empty(struct pgtable *pt, const struct pt_gather *g,
-				       struct pt_entry *e, u64 old, u64 new)
+					struct pt_entry *e, u64 old, u64 new)
 {
 	settle_pending(pt, g, e->va, pt_level_size(e->level));
 	if (!e->level) {
@@ -444,8 +443,7 @@ static bool set_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entry *
 
 	if (!pt_entry_valid(pt->fmt, old))
 		return !is_valid || fill_empty(pt, g, e, old, new);
-	if (is_valid &&
-		   pt->fmt->classify_live(old, new, e->level) == PT_LIVE_BREAK_BEFORE_MAKE) {
+	if (is_valid && pt->fmt->classify_live(old, new, e->level) == PT_LIVE_BREAK_BEFORE_MAKE) {
 		/* Break: no CPU may hold both translations at once (Arm ARM D8.16.1). */
 		store(pt, e->ptep, e->va, e->level, old, PT_BREAK_MARKER);
 		gather_add_range(g, e->va, span, e->level);
@@ -619,7 +617,7 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 	u64 table_end = table_va + span * entries_at(w->pt, level);
 	u64 va = MAX(w->start, table_va) & ~(span - 1);
 	u64 end = MIN(w->end, table_end);
-	struct pt_entry e = { .level = level, .table = pa_to_page(table) };
+	struct pt_entry e = {.level = level, .table = pa_to_page(table)};
 	int rc = 0;
 
 	if (!table_lock(e.table))
@@ -629,7 +627,8 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 		e.ptep = &entries[(va - table_va) >> PAGE_SHIFT];
 		e.va = va;
 		if (va < end)
-			rc = w->visitor->visit_leaf_run(w, &e, (unsigned)((end - va) >> PAGE_SHIFT));
+			rc = w->visitor->visit_leaf_run(w, &e,
+							(unsigned)((end - va) >> PAGE_SHIFT));
 	} else {
 		for (; va < end && !rc; va += span) {
 			e.ptep = &entries[(va - table_va) >> pt_level_shift(level)];
@@ -665,7 +664,8 @@ static int walk(struct pgtable *pt, const struct pt_op *op, u64 va, u64 size,
 	w.visitor = visitor;
 	w.op = op;
 	gather_init(&w.gather, pt);
-	/* Table locks are taken with interrupts masked, so an interrupt never spins on its own CPU's. */
+	/* Table locks are taken with interrupts masked, so an interrupt never spins on its own
+	 * CPU's. */
 	flags = arch_irq_save();
 	reading = grace_read_enter();
 	rc = walk_table(&w, pt->root, root_level(pt->fmt), 0);
@@ -702,9 +702,9 @@ static int map_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
 
 	if (can_map_leaf(w, e, pa))
 		return set_entry(w->pt, &w->gather, e,
-				 pt_encode_leaf(w->pt->fmt, pa, w->op->attrs, e->level)) ?
-			       0 :
-			       PT_WALK_AGAIN;
+				 pt_encode_leaf(w->pt->fmt, pa, w->op->attrs, e->level))
+			       ? 0
+			       : PT_WALK_AGAIN;
 	return install_table(w, e);
 }
 
@@ -721,7 +721,7 @@ static int map_leaf_run(struct pt_walk *w, struct pt_entry *first, unsigned coun
 	settle_pending(w->pt, &w->gather, va, (u64)count << PAGE_SHIFT);
 	for (u64 *end = ptep + count; ptep < end; ptep++, va += PAGE_SIZE, leaf += PAGE_SIZE) {
 		if (unlikely(peek_entry(ptep))) {
-			struct pt_entry e = { ptep, va, 0, first->table };
+			struct pt_entry e = {ptep, va, 0, first->table};
 
 			set_entry(w->pt, &w->gather, &e, leaf);
 			continue;
@@ -733,7 +733,7 @@ static int map_leaf_run(struct pt_walk *w, struct pt_entry *first, unsigned coun
 	return 0;
 }
 
-static const struct pt_visitor map_visitor = { map_visit, PT_VISIT_LEAF, map_leaf_run };
+static const struct pt_visitor map_visitor = {map_visit, PT_VISIT_LEAF, map_leaf_run};
 
 /*
  * Descends to the entry at level for va without taking a lock, installing
@@ -754,11 +754,11 @@ static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entr
 		u64 entry = load_entry(ptep);
 
 		if (l == level) {
-			*e = (struct pt_entry){ ptep, va, l, pa_to_page(virt_to_phys(table)) };
+			*e = (struct pt_entry){ptep, va, l, pa_to_page(virt_to_phys(table))};
 			return 0;
 		}
 		if (!is_table_above_0(fmt, entry)) {
-			struct pt_entry parent = { ptep, va, l, pa_to_page(virt_to_phys(table)) };
+			struct pt_entry parent = {ptep, va, l, pa_to_page(virt_to_phys(table))};
 			int rc;
 
 			if (entry)
@@ -816,8 +816,9 @@ static int map_one(struct pgtable *pt, u64 va, paddr_t pa, unsigned level, struc
 	reading = grace_read_enter();
 	rc = descend_to(pt, va, level, &e);
 	if (!rc)
-		rc = map_one_locked(pt, &e,
-				    encode_leaf(pt->fmt, pa, leaf_attr_encoding_memo(pt, attrs), level));
+		rc = map_one_locked(
+			pt, &e,
+			encode_leaf(pt->fmt, pa, leaf_attr_encoding_memo(pt, attrs), level));
 	pt->regime->publish(pt);
 	grace_read_exit(reading);
 	arch_irq_restore(flags);
@@ -836,8 +837,7 @@ static int single_leaf_level(const struct pgtable *pt, u64 va, paddr_t pa, u64 s
 	return (int)level;
 }
 
-int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs,
-	   unsigned flags)
+int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs, unsigned flags)
 {
 	int level = single_leaf_level(pt, va, pa, size, flags ? flags - 1 : PT_MAX_LEVELS);
 
@@ -853,7 +853,7 @@ int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs att
 static int map_range(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs,
 		     unsigned flags)
 {
-	struct pt_op op = { .pa = pa, .attrs = attrs, .max_leaf_level = PT_MAX_LEVELS };
+	struct pt_op op = {.pa = pa, .attrs = attrs, .max_leaf_level = PT_MAX_LEVELS};
 
 	if (flags)
 		op.max_leaf_level = flags - 1;
@@ -925,8 +925,8 @@ static int unmap_leaf_run(struct pt_walk *w, struct pt_entry *first, unsigned co
 	return 0;
 }
 
-static const struct pt_visitor unmap_visitor = { unmap_visit, PT_VISIT_LEAF | PT_VISIT_TABLE_POST,
-						 unmap_leaf_run };
+static const struct pt_visitor unmap_visitor = {unmap_visit, PT_VISIT_LEAF | PT_VISIT_TABLE_POST,
+						unmap_leaf_run};
 
 int pt_unmap(struct pgtable *pt, u64 va, u64 size)
 {
@@ -941,7 +941,7 @@ static int reclaim_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit wh
 	return 0;
 }
 
-static const struct pt_visitor reclaim_visitor = { reclaim_visit, PT_VISIT_TABLE_POST };
+static const struct pt_visitor reclaim_visitor = {reclaim_visit, PT_VISIT_TABLE_POST};
 
 int pt_reclaim_scan(struct pgtable *pt, u64 va, u64 size)
 {
@@ -966,11 +966,11 @@ static int protect_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit wh
 	return 0;
 }
 
-static const struct pt_visitor protect_visitor = { protect_visit, PT_VISIT_LEAF };
+static const struct pt_visitor protect_visitor = {protect_visit, PT_VISIT_LEAF};
 
 int pt_protect(struct pgtable *pt, u64 va, u64 size, struct pt_attrs attrs)
 {
-	struct pt_op op = { .attrs = attrs };
+	struct pt_op op = {.attrs = attrs};
 
 	return walk(pt, &op, va, size, &protect_visitor);
 }
@@ -990,11 +990,11 @@ static int split_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit whic
 	return rc;
 }
 
-static const struct pt_visitor split_visitor = { split_visit, PT_VISIT_LEAF };
+static const struct pt_visitor split_visitor = {split_visit, PT_VISIT_LEAF};
 
 int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level)
 {
-	struct pt_op op = { .max_leaf_level = level };
+	struct pt_op op = {.max_leaf_level = level};
 
 	return walk(pt, &op, ALIGN_DOWN(va, PAGE_SIZE), ALIGN_UP(size, PAGE_SIZE), &split_visitor);
 }
@@ -1010,7 +1010,7 @@ int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level)
  * tables read plainly, which lets the compiler fold each load into the XOR.
  */
 static pt_always_inline bool uniform_run(const struct pt_format *fmt, const u64 *child,
-					unsigned level, bool racy)
+					 unsigned level, bool racy)
 {
 	u64 step = pt_level_size(level - 1);
 	u64 first = load_entry(child), expect = first, differ = 0;
@@ -1027,8 +1027,8 @@ static pt_always_inline bool uniform_run(const struct pt_format *fmt, const u64 
 
 static bool table_is_uniform_run(const struct pt_format *fmt, const u64 *child, unsigned level)
 {
-	return level > 1 ? uniform_run(fmt, child, level, true) :
-			   uniform_run(fmt, child, level, false);
+	return level > 1 ? uniform_run(fmt, child, level, true)
+			 : uniform_run(fmt, child, level, false);
 }
 
 /* Replaces the table below the locked entry e by one leaf, child locked (parent first). */
@@ -1056,7 +1056,7 @@ static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit w
 	return 0;
 }
 
-static const struct pt_visitor collapse_visitor = { collapse_visit, PT_VISIT_TABLE_POST };
+static const struct pt_visitor collapse_visitor = {collapse_visit, PT_VISIT_TABLE_POST};
 
 int pt_collapse(struct pgtable *pt, u64 va, u64 size)
 {
@@ -1118,8 +1118,8 @@ static void dump_prot(char *buf, u32 prot)
 
 static void dump_flush(const struct pt_format *fmt, struct dump_run *run)
 {
-	static const char *const memtypes[] = { "normal", "normal-nc", "device" };
-	static const char *const sizes[] = { "4K", "2M", "1G", "512G", "256T" };
+	static const char *const memtypes[] = {"normal", "normal-nc", "device"};
+	static const char *const sizes[] = {"4K", "2M", "1G", "512G", "256T"};
 	struct pt_attrs a;
 	char prot[6];
 
@@ -1127,9 +1127,9 @@ static void dump_flush(const struct pt_format *fmt, struct dump_run *run)
 		return;
 	a = pt_decode_attrs(fmt, run->attr_bits);
 	dump_prot(prot, a.prot);
-	printf("  0x%012llx-0x%012llx -> 0x%012llx %s %-9s %s x%llu\n",
-	       (unsigned long long)run->va, (unsigned long long)run->end - 1,
-	       (unsigned long long)run->pa, prot, memtypes[a.memtype], sizes[run->level],
+	printf("  0x%012llx-0x%012llx -> 0x%012llx %s %-9s %s x%llu\n", (unsigned long long)run->va,
+	       (unsigned long long)run->end - 1, (unsigned long long)run->pa, prot,
+	       memtypes[a.memtype], sizes[run->level],
 	       (unsigned long long)((run->end - run->va) / pt_level_size(run->level)));
 	run->open = false;
 }
@@ -1151,17 +1151,18 @@ static int dump_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which
 		return 0;
 	}
 	dump_flush(fmt, run);
-	*run = (struct dump_run){ e->va, e->va + pt_level_size(e->level), pa,
-				  leaf_attr_bits(fmt, entry), e->level, true };
+	*run = (struct dump_run){e->va,	   e->va + pt_level_size(e->level),
+				 pa,	   leaf_attr_bits(fmt, entry),
+				 e->level, true};
 	return 0;
 }
 
-static const struct pt_visitor dump_visitor = { dump_visit, PT_VISIT_LEAF };
+static const struct pt_visitor dump_visitor = {dump_visit, PT_VISIT_LEAF};
 
 void pt_dump(const struct pgtable *pt, u64 va, u64 size)
 {
-	struct dump_run run = { 0 };
-	struct pt_op op = { .priv = &run };
+	struct dump_run run = {0};
+	struct pt_op op = {.priv = &run};
 
 	printf("page table %s (%s), root 0x%llx, %llu table pages:\n", pt->fmt->name,
 	       pt->regime->name, (unsigned long long)pa_addr(pt->root),
@@ -1180,7 +1181,7 @@ int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_reg
 	/* The break marker must be invalid in every format; the memo key is output address. */
 	BUG_ON(fmt->valid_mask & PT_BREAK_MARKER);
 	BUG_ON((fmt->oa_mask & ATTR_MEMO_KEY) != ATTR_MEMO_KEY);
-	*pt = (struct pgtable){ .fmt = fmt, .regime = regime, .reclaim = PT_RECLAIM_IMMEDIATE };
+	*pt = (struct pgtable){.fmt = fmt, .regime = regime, .reclaim = PT_RECLAIM_IMMEDIATE};
 	pt->root = order ? pmm_alloc(order) : table_alloc(pt, root_level(fmt), false);
 	if (order && pa_addr(pt->root)) {
 		/* Concatenated roots: one table (and one count) spread over several pages. */

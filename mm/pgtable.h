@@ -45,7 +45,7 @@ struct pgtable {
 	const struct pt_regime *regime;
 	paddr_t root;
 	enum pt_reclaim reclaim;
-	u64 tables; /* table pages currently in the tree, root included (atomic) */
+	u64 tables;	 /* table pages currently in the tree, root included (atomic) */
 	u64 tables_peak; /* atomic */
 	/*
 	 * Walks holding invalidations they have not issued yet (atomic). A
@@ -55,7 +55,7 @@ struct pgtable {
 	 */
 	u32 unflushed;
 	u64 leaf_attr_memo; /* the last leaf attributes encoded, with their key (atomic) */
-	void *owner; /* regime-private: VMID / ASID holder */
+	void *owner;	    /* regime-private: VMID / ASID holder */
 };
 
 /* An entry handle: what visitors receive and operations pass around. */
@@ -80,8 +80,7 @@ void pt_destroy(struct pgtable *pt);
  * tables are kept and filled. Returns 0, -ENOMEM-like -1 when a table page
  * could not be allocated (the tree stays consistent), or -2 on a bad range.
  */
-int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs,
-	   unsigned flags);
+int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs, unsigned flags);
 /* Removes every translation in the range; tables left empty are reclaimed. */
 int pt_unmap(struct pgtable *pt, u64 va, u64 size);
 /* Detaches and frees every empty table in the range (any reclaim policy). */
@@ -104,8 +103,7 @@ bool pt_translate(const struct pgtable *pt, u64 va, struct pt_translation *out);
 void pt_dump(const struct pgtable *pt, u64 va, u64 size);
 
 /* Entry encoding through the format (also used by tests to check bits). */
-u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs,
-		   unsigned level);
+u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs, unsigned level);
 u64 pt_encode_table(const struct pt_format *fmt, paddr_t table);
 bool pt_entry_valid(const struct pt_format *fmt, u64 e);
 bool pt_entry_is_table(const struct pt_format *fmt, u64 e, unsigned level);

@@ -12,11 +12,11 @@
 #include "tests/host/harness.h"
 #include "mm/pmm.h"
 
-#define VA 0x0000008000000000ULL
-#define PA 0x0000000100000000ULL
+#define VA	      0x0000008000000000ULL
+#define PA	      0x0000000100000000ULL
 #define REPEAT_SINGLE 1000
 
-static const struct pt_attrs rw = { PT_READ | PT_WRITE, PT_MEM_NORMAL };
+static const struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
 static struct pgtable pt;
 
 #define BENCH __attribute__((noinline, used))
@@ -88,7 +88,7 @@ static u64 table_bytes(void)
 
 static void report_bytes(void)
 {
-	static const char *const names[] = { "4K", "2M", "1G" };
+	static const char *const names[] = {"4K", "2M", "1G"};
 
 	for (unsigned level = 0; level <= 2; level++) {
 		fresh();
@@ -125,7 +125,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(which, "unmap_reclaim_1g_4k")) {
 		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(0));
 		bench_unmap_reclaim_1g_4k();
-	} else if (!strcmp(which, "remap_2m_4k_immediate") || !strcmp(which, "remap_2m_4k_deferred")) {
+	} else if (!strcmp(which, "remap_2m_4k_immediate") ||
+		   !strcmp(which, "remap_2m_4k_deferred")) {
 		pt.reclaim = strstr(which, "deferred") ? PT_RECLAIM_DEFERRED : PT_RECLAIM_IMMEDIATE;
 		pt_map(&pt, VA, pa_init(PA), MiB(2), rw, PT_MAP_MAX_LEVEL(0));
 		pt_unmap(&pt, VA, MiB(2));
@@ -133,8 +134,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(which, "bytes")) {
 		report_bytes();
 	} else {
-		fprintf(stderr, "usage: %s map_1g_4k|map_4k_existing[_setup]|split_1g_to_2m|"
-				"split_2m_to_4k|collapse_4k_to_1g|unmap_reclaim_1g_4k|bytes\n",
+		fprintf(stderr,
+			"usage: %s map_1g_4k|map_4k_existing[_setup]|split_1g_to_2m|"
+			"split_2m_to_4k|collapse_4k_to_1g|unmap_reclaim_1g_4k|bytes\n",
 			argv[0]);
 		return 2;
 	}

@@ -9,7 +9,7 @@
 #include "mm/pmm.h"
 
 /* The window operations touch: 2 GiB, so 1 GiB leaves occur, at a VA that needs every level. */
-#define WIN_BASE 0x0000004000000000ULL
+#define WIN_BASE  0x0000004000000000ULL
 #define WIN_PAGES (GiB(2) >> PAGE_SHIFT)
 #define REF_VALID BIT(63)
 
@@ -56,18 +56,18 @@ static void pick_range(struct stream *s, u64 granule, u64 *first, u64 *pages)
 
 static u64 pick_granule(struct stream *s)
 {
-	static const u64 granules[] = { KiB(4), KiB(4), MiB(2), GiB(1) };
+	static const u64 granules[] = {KiB(4), KiB(4), MiB(2), GiB(1)};
 
 	return granules[take(s, 1) % ARRAY_SIZE(granules)];
 }
 
 static struct pt_attrs pick_attrs(struct stream *s)
 {
-	static const u32 prots[] = { PT_READ, PT_READ | PT_WRITE, PT_READ | PT_EXEC,
-				     PT_READ | PT_WRITE | PT_SW0 };
+	static const u32 prots[] = {PT_READ, PT_READ | PT_WRITE, PT_READ | PT_EXEC,
+				    PT_READ | PT_WRITE | PT_SW0};
 	u8 v = (u8)take(s, 1);
 
-	return (struct pt_attrs){ prots[v & 3], (v >> 2) % 4 == 0 ? PT_MEM_DEVICE : PT_MEM_NORMAL };
+	return (struct pt_attrs){prots[v & 3], (v >> 2) % 4 == 0 ? PT_MEM_DEVICE : PT_MEM_NORMAL};
 }
 
 static void fail(struct fuzz_state *st, const char *what, u64 va)
@@ -84,7 +84,8 @@ static void check_page(struct fuzz_state *st, u64 page)
 	bool mapped = pt_translate(&st->pt, va, &t);
 
 	if (mapped != !!(want & REF_VALID)) {
-		fail(st, mapped ? "mapped, reference says unmapped" : "unmapped, reference says mapped",
+		fail(st,
+		     mapped ? "mapped, reference says unmapped" : "unmapped, reference says mapped",
 		     va);
 		return;
 	}
@@ -94,8 +95,8 @@ static void check_page(struct fuzz_state *st, u64 page)
 
 static void check_range_edges(struct fuzz_state *st, u64 first, u64 pages)
 {
-	u64 probes[] = { first, first + pages - 1, first ? first - 1 : 0,
-			 MIN(first + pages, WIN_PAGES - 1) };
+	u64 probes[] = {first, first + pages - 1, first ? first - 1 : 0,
+			MIN(first + pages, WIN_PAGES - 1)};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(probes); i++)
 		check_page(st, probes[i]);
@@ -137,16 +138,13 @@ static void apply(struct fuzz_state *st, struct stream *s)
 	case OP_SPLIT:
 		rc = pt_split(&st->pt, va, pages << PAGE_SHIFT, (unsigned)(take(s, 1) % 3));
 		break;
-	case OP_COLLAPSE:
-		rc = pt_collapse(&st->pt, va, pages << PAGE_SHIFT);
-		break;
+	case OP_COLLAPSE: rc = pt_collapse(&st->pt, va, pages << PAGE_SHIFT); break;
 	case OP_TOUCH:
 		for (unsigned i = 0; i < 8; i++)
 			model_touch(&st->pt, (unsigned)(take(s, 1) % MODEL_CPUS),
 				    WIN_BASE + ((take(s, 3) % WIN_PAGES) << PAGE_SHIFT));
 		return;
-	default:
-		return;
+	default: return;
 	}
 	if (rc)
 		fail(st, "operation failed", va);
@@ -167,8 +165,8 @@ static void check_everything_sampled(struct fuzz_state *st, u64 seed)
 
 static unsigned run_format(const struct pt_format *fmt, const u8 *data, size_t len)
 {
-	struct fuzz_state st = { 0 };
-	struct stream s = { data, len, 0 };
+	struct fuzz_state st = {0};
+	struct stream s = {data, len, 0};
 	u64 free0;
 	unsigned step = 0;
 
@@ -182,7 +180,8 @@ static unsigned run_format(const struct pt_format *fmt, const u8 *data, size_t l
 		apply(&st, &s);
 		/* Simulated CPUs keep using the memory while the tables change. */
 		for (unsigned c = 0; c < MODEL_CPUS; c++)
-			model_touch(&st.pt, c, WIN_BASE + ((take(&s, 3) % WIN_PAGES) << PAGE_SHIFT));
+			model_touch(&st.pt, c,
+				    WIN_BASE + ((take(&s, 3) % WIN_PAGES) << PAGE_SHIFT));
 		check_everything_sampled(&st, step * 7919 + s.pos);
 	}
 	pt_destroy(&st.pt);

@@ -104,8 +104,7 @@ bool host_table_freed(paddr_t table)
 		quarantine.pages[quarantine.head] = table;
 		quarantine.head = (quarantine.head + 1) % QUARANTINE_PAGES;
 	} else if (kept) {
-		quarantine.pages[(quarantine.head + quarantine.count++) % QUARANTINE_PAGES] =
-			table;
+		quarantine.pages[(quarantine.head + quarantine.count++) % QUARANTINE_PAGES] = table;
 	}
 	spin_unlock(&quarantine.lock);
 	if (pa_addr(evicted))
@@ -177,8 +176,8 @@ void harness_reset_memory(void)
 		exit(2);
 	}
 	kmap_ram_offset = (u64)(uintptr_t)arena - ARENA_PA;
-	bi = (struct boot_info){ .identity_limit = ~0ULL, .nr_ranges = 1 };
-	bi.ranges[0] = (struct mem_range){ ARENA_PA, ARENA_SIZE, MEM_USABLE };
+	bi = (struct boot_info){.identity_limit = ~0ULL, .nr_ranges = 1};
+	bi.ranges[0] = (struct mem_range){ARENA_PA, ARENA_SIZE, MEM_USABLE};
 	char why[128];
 
 	if (memmap_build(&kernel_memmap, bi.ranges, 1, NULL, 0, why, sizeof(why))) {

@@ -10,7 +10,7 @@
 #include "mm/pgtable.h"
 
 /* Where the arena pretends to sit in physical memory (like QEMU virt's RAM). */
-#define ARENA_PA 0x40000000ULL
+#define ARENA_PA   0x40000000ULL
 #define ARENA_SIZE MiB(256)
 
 /*

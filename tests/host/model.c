@@ -7,7 +7,7 @@
 #include "lib/ktap.h"
 #include "mm/kmap.h"
 
-#define TLB_SLOTS 512
+#define TLB_SLOTS  512
 #define WALK_SLOTS 512
 
 struct tlb_entry {
@@ -19,7 +19,7 @@ struct tlb_entry {
 
 struct walk_entry {
 	bool valid;
-	u64 va; /* any address the cached table translates */
+	u64 va;		/* any address the cached table translates */
 	unsigned level; /* level of the table pointed to */
 	u64 table_pa;
 };
@@ -53,7 +53,7 @@ void model_reset(unsigned bbm_level, bool arm_rules)
 {
 	arm_rules_cfg = arm_rules;
 	for (unsigned c = 0; c < MODEL_CPUS; c++)
-		cpus[c] = (struct model_cpu){ 0 };
+		cpus[c] = (struct model_cpu){0};
 	if (shadow)
 		munmap(shadow, ARENA_SIZE);
 	shadow = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
@@ -63,7 +63,7 @@ void model_reset(unsigned bbm_level, bool arm_rules)
 	nr_breaks = 0;
 	violations = 0;
 	bbm_level_cfg = bbm_level;
-	model_stats = (struct model_stats){ 0 };
+	model_stats = (struct model_stats){0};
 }
 
 static bool overlaps(u64 a, u64 asize, u64 b, u64 bsize)
@@ -140,13 +140,12 @@ void model_touch(const struct pgtable *pt, unsigned cpu, u64 va)
 			return;
 		if (!pt_entry_is_table(fmt, e, level)) {
 			m->tlb[m->next_tlb++ % TLB_SLOTS] = (struct tlb_entry){
-				true, ALIGN_DOWN(va, pt_level_size(level)), level, e
-			};
+				true, ALIGN_DOWN(va, pt_level_size(level)), level, e};
 			return;
 		}
 		table = pt_entry_pa(fmt, e);
 		m->walk[m->next_walk++ % WALK_SLOTS] =
-			(struct walk_entry){ true, va, level - 1, pa_addr(table) };
+			(struct walk_entry){true, va, level - 1, pa_addr(table)};
 	}
 }
 
@@ -250,7 +249,7 @@ static void record_break(u64 *ptep, u64 va, unsigned level, u64 old)
 		if (!breaks)
 			abort();
 	}
-	breaks[nr_breaks++] = (struct pending_break){ slot_of(ptep), va, pt_level_size(level) };
+	breaks[nr_breaks++] = (struct pending_break){slot_of(ptep), va, pt_level_size(level)};
 	shadow[slot_of(ptep)] = old;
 }
 
@@ -275,7 +274,8 @@ void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned le
 	if (!was && is && *held) {
 		/* Other CPUs may still hold the old translation: the new one must be compatible. */
 		if (needs_break(fmt, *held, new, level))
-			violation("entry made valid again before the invalidation of its break", va);
+			violation("entry made valid again before the invalidation of its break",
+				  va);
 		*held = 0;
 	}
 }

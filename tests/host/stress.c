@@ -28,18 +28,18 @@
 #include "tests/host/harness.h"
 #include "mm/pmm.h"
 
-#define VA_BASE 0x0000008000000000ULL /* a fresh 512G slot: every level is built */
-#define PA_BASE 0x0000000100000000ULL
-#define PRIVATE_BASE VA_BASE /* faulters' ranges: the first 1G */
-#define SHARED_BASE (VA_BASE + GiB(1)) /* everyone's range: the next 1G */
-#define SHARED_SIZE MiB(16)
-#define FAULTERS 3
+#define VA_BASE		   0x0000008000000000ULL /* a fresh 512G slot: every level is built */
+#define PA_BASE		   0x0000000100000000ULL
+#define PRIVATE_BASE	   VA_BASE	      /* faulters' ranges: the first 1G */
+#define SHARED_BASE	   (VA_BASE + GiB(1)) /* everyone's range: the next 1G */
+#define SHARED_SIZE	   MiB(16)
+#define FAULTERS	   3
 #define RANGES_PER_FAULTER 4
-#define PRIVATE_PAGES (RANGES_PER_FAULTER * 512)
-#define READERS 2
+#define PRIVATE_PAGES	   (RANGES_PER_FAULTER * 512)
+#define READERS		   2
 
-static const struct pt_attrs rw = { PT_READ | PT_WRITE, PT_MEM_NORMAL };
-static const struct pt_attrs ro = { PT_READ, PT_MEM_NORMAL };
+static const struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
+static const struct pt_attrs ro = {PT_READ, PT_MEM_NORMAL};
 
 static struct pgtable pt;
 static bool stop;
@@ -50,7 +50,7 @@ struct worker {
 	unsigned cpu;
 	u64 rng;
 	u64 ops;
-	unsigned index; /* faulter number */
+	unsigned index;		  /* faulter number */
 	u8 mapped[PRIVATE_PAGES]; /* faulters: what each of their pages should be */
 };
 
@@ -128,8 +128,8 @@ static void *shared_mapper(void *arg)
 		u64 va = chunk + KiB(4) * (next_random(w) % 512);
 
 		if (next_random(w) % 8)
-			expect_ok(pt_map(&pt, va, pa_init(pa_of(va)), KiB(4), rw, 0), "shared fault",
-				  va);
+			expect_ok(pt_map(&pt, va, pa_init(pa_of(va)), KiB(4), rw, 0),
+				  "shared fault", va);
 		else
 			expect_ok(pt_map(&pt, chunk, pa_init(pa_of(chunk)), MiB(2), rw, 0),
 				  "shared 2M map", chunk);
@@ -148,12 +148,8 @@ static void *shared_reshaper(void *arg)
 		u64 chunk = shared_chunk(w);
 
 		switch (next_random(w) % 4) {
-		case 0:
-			expect_ok(pt_split(&pt, chunk, MiB(2), 0), "split", chunk);
-			break;
-		case 1:
-			expect_ok(pt_collapse(&pt, chunk, MiB(2)), "collapse", chunk);
-			break;
+		case 0: expect_ok(pt_split(&pt, chunk, MiB(2), 0), "split", chunk); break;
+		case 1: expect_ok(pt_collapse(&pt, chunk, MiB(2)), "collapse", chunk); break;
 		case 2:
 			expect_ok(pt_protect(&pt, chunk, MiB(2), next_random(w) % 2 ? rw : ro),
 				  "protect", chunk);
@@ -210,15 +206,16 @@ static void *reader(void *arg)
 	harness_set_cpu(w->cpu);
 	while (!stopped()) {
 		u64 r = next_random(w);
-		u64 va = (r & 1 ? SHARED_BASE + (r >> 1) % SHARED_SIZE :
-				  private_va((unsigned)((r >> 1) % FAULTERS),
+		u64 va = (r & 1 ? SHARED_BASE + (r >> 1) % SHARED_SIZE
+				: private_va((unsigned)((r >> 1) % FAULTERS),
 					     (unsigned)((r >> 3) % PRIVATE_PAGES))) &
 			 ~(KiB(4) - 1);
 		struct pt_translation t;
 
 		if (pt_translate(&pt, va, &t)) {
 			if (pa_addr(t.pa) != pa_of(va))
-				error("translation to a foreign address", va, (long long)pa_addr(t.pa));
+				error("translation to a foreign address", va,
+				      (long long)pa_addr(t.pa));
 			else if (t.level > 1 || t.attrs.memtype != PT_MEM_NORMAL)
 				error("translation with wrong level or type", va, t.level);
 		}
@@ -237,7 +234,8 @@ static void check_private_pages(struct worker *faulters)
 			bool present = pt_translate(&pt, va, &t);
 
 			if (present != faulters[n].mapped[i])
-				error(present ? "page mapped after its unmap" : "lost fault", va, n);
+				error(present ? "page mapped after its unmap" : "lost fault", va,
+				      n);
 			else if (present && pa_addr(t.pa) != pa_of(va))
 				error("faulted page maps elsewhere", va, (long long)pa_addr(t.pa));
 		}
@@ -248,7 +246,7 @@ static unsigned run_ms = 1000;
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -256,7 +254,7 @@ static void sleep_ms(unsigned ms)
 static void stress_format(const struct pt_format *fmt)
 {
 	/* Threads by role, in this order: the faulters, the shared range's three, the readers. */
-	void *(*const roles[])(void *) = { shared_mapper, shared_reshaper, shared_unmapper };
+	void *(*const roles[])(void *) = {shared_mapper, shared_reshaper, shared_unmapper};
 	static struct worker workers[FAULTERS + ARRAY_SIZE(roles) + READERS];
 	unsigned nr = 0;
 	u64 free0, ops = 0, freed0 = harness_tables_freed();
@@ -277,8 +275,8 @@ static void stress_format(const struct pt_format *fmt)
 		else if (i < FAULTERS + ARRAY_SIZE(roles))
 			fn = roles[i - FAULTERS];
 
-		*w = (struct worker){ .cpu = i + 1, .rng = 0x9e3779b97f4a7c15ULL * (i + 1),
-				      .index = i };
+		*w = (struct worker){
+			.cpu = i + 1, .rng = 0x9e3779b97f4a7c15ULL * (i + 1), .index = i};
 		if (pthread_create(&w->thread, NULL, fn, w)) {
 			ktap_diag("pthread_create failed");
 			EXPECT(false);
@@ -326,7 +324,7 @@ static bool all(const struct ktap_suite *s)
 
 int main(int argc, char **argv)
 {
-	static const struct ktap_suite *const suites[] = { &suite_host_stress };
+	static const struct ktap_suite *const suites[] = {&suite_host_stress};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc > 1)

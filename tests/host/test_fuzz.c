@@ -3,7 +3,7 @@
 #include "tests/host/fuzz_ops.h"
 #include "tests/host/harness.h"
 
-#define SEEDS 48
+#define SEEDS	    48
 #define INPUT_BYTES 640
 
 static void fill(u8 *buf, size_t len, u64 seed)

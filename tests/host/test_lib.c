@@ -39,7 +39,7 @@ static void test_snprintf(void)
 
 static void test_cmdline(void)
 {
-	struct kernel_options o = { .max_cpus = MAX_CPUS };
+	struct kernel_options o = {.max_cpus = MAX_CPUS};
 	char line[] = "test=alloc,kpt  smp=2 semihosting";
 	char bad[] = "test=all bogus=1";
 	char badsmp[] = "smp=0";
@@ -48,7 +48,7 @@ static void test_cmdline(void)
 	EXPECT(o.run_tests && !o.all_tests && o.nr_suites == 2);
 	EXPECT(cmdline_wants_suite(&o, "kpt") && !cmdline_wants_suite(&o, "smp"));
 	EXPECT(o.max_cpus == 2 && o.semihosting);
-	o = (struct kernel_options){ .max_cpus = MAX_CPUS };
+	o = (struct kernel_options){.max_cpus = MAX_CPUS};
 	EXPECT_EQ(cmdline_parse(bad, &o), -1);
 	EXPECT_EQ(cmdline_parse(badsmp, &o), -1);
 }

@@ -8,7 +8,10 @@
 static struct memmap m;
 static char why[160];
 
-#define R(base, size, type) { (base), (size), MEM_##type }
+#define R(base, size, type)                                                                        \
+	{                                                                                          \
+		(base), (size), MEM_##type                                                         \
+	}
 
 static enum memmap_error build(const struct mem_range *raw, unsigned n)
 {
@@ -17,8 +20,8 @@ static enum memmap_error build(const struct mem_range *raw, unsigned n)
 
 static void test_sorted_and_aligned(void)
 {
-	const struct mem_range raw[] = { R(0x80000000, MiB(64), USABLE),
-					 R(0x40000123, MiB(64), USABLE) };
+	const struct mem_range raw[] = {R(0x80000000, MiB(64), USABLE),
+					R(0x40000123, MiB(64), USABLE)};
 
 	EXPECT_EQ(build(raw, 2), MEMMAP_OK);
 	EXPECT_EQ(m.nr_usable, 2);
@@ -30,8 +33,8 @@ static void test_sorted_and_aligned(void)
 
 static void test_reserved_inside_usable_splits(void)
 {
-	const struct mem_range raw[] = { R(0x40000000, MiB(64), USABLE),
-					 R(0x40100800, 0x1000, RESERVED) };
+	const struct mem_range raw[] = {R(0x40000000, MiB(64), USABLE),
+					R(0x40100800, 0x1000, RESERVED)};
 
 	EXPECT_EQ(build(raw, 2), MEMMAP_OK);
 	EXPECT_EQ(m.nr_usable, 2);
@@ -42,8 +45,8 @@ static void test_reserved_inside_usable_splits(void)
 
 static void test_overlapping_usable_is_an_error(void)
 {
-	const struct mem_range raw[] = { R(0x40000000, MiB(64), USABLE),
-					 R(0x42000000, MiB(64), USABLE) };
+	const struct mem_range raw[] = {R(0x40000000, MiB(64), USABLE),
+					R(0x42000000, MiB(64), USABLE)};
 
 	EXPECT_EQ(build(raw, 2), MEMMAP_OVERLAP);
 	EXPECT(strstr(why, "overlap") != NULL);
@@ -51,7 +54,7 @@ static void test_overlapping_usable_is_an_error(void)
 
 static void test_no_usable_memory(void)
 {
-	const struct mem_range raw[] = { R(0x40000000, MiB(64), RESERVED) };
+	const struct mem_range raw[] = {R(0x40000000, MiB(64), RESERVED)};
 
 	EXPECT_EQ(build(raw, 1), MEMMAP_NO_USABLE);
 	EXPECT_EQ(build(raw, 0), MEMMAP_NO_USABLE);
@@ -59,7 +62,7 @@ static void test_no_usable_memory(void)
 
 static void test_only_tiny_ranges(void)
 {
-	const struct mem_range raw[] = { R(0x1000, 0x800, USABLE), R(0x40000000, MiB(1), USABLE) };
+	const struct mem_range raw[] = {R(0x1000, 0x800, USABLE), R(0x40000000, MiB(1), USABLE)};
 
 	EXPECT_EQ(build(raw, 2), MEMMAP_TOO_SMALL);
 	EXPECT(strstr(why, "KiB usable") != NULL);
@@ -67,23 +70,23 @@ static void test_only_tiny_ranges(void)
 
 static void test_wrapping_range(void)
 {
-	const struct mem_range raw[] = { R(0xfffffffffffff000ULL, MiB(2), USABLE) };
+	const struct mem_range raw[] = {R(0xfffffffffffff000ULL, MiB(2), USABLE)};
 
 	EXPECT_EQ(build(raw, 1), MEMMAP_WRAP);
 }
 
 static void test_reservation_covering_everything(void)
 {
-	const struct mem_range raw[] = { R(0x40000000, MiB(64), USABLE) };
-	const struct mem_range all[] = { R(0x3f000000, MiB(128), BOOT_DATA) };
+	const struct mem_range raw[] = {R(0x40000000, MiB(64), USABLE)};
+	const struct mem_range all[] = {R(0x3f000000, MiB(128), BOOT_DATA)};
 
 	EXPECT_EQ(memmap_build(&m, raw, 1, all, 1, why, sizeof(why)), MEMMAP_NO_USABLE);
 }
 
 static void test_carve_takes_highest_fit(void)
 {
-	const struct mem_range raw[] = { R(0x40000000, MiB(64), USABLE),
-					 R(0x100000000ULL, MiB(64), USABLE) };
+	const struct mem_range raw[] = {R(0x40000000, MiB(64), USABLE),
+					R(0x100000000ULL, MiB(64), USABLE)};
 	u64 base;
 
 	EXPECT_EQ(build(raw, 2), MEMMAP_OK);
@@ -95,7 +98,7 @@ static void test_carve_takes_highest_fit(void)
 
 static void test_frame_zero_never_usable(void)
 {
-	const struct mem_range raw[] = { R(0, MiB(64), USABLE) };
+	const struct mem_range raw[] = {R(0, MiB(64), USABLE)};
 
 	EXPECT_EQ(build(raw, 1), MEMMAP_OK);
 	EXPECT_EQ(m.usable[0].base, PAGE_SIZE);
@@ -119,6 +122,5 @@ KTAP_SUITE(suite_host_memmap, "host-memmap", KTAP_CASE(test_sorted_and_aligned),
 	   KTAP_CASE(test_reserved_inside_usable_splits),
 	   KTAP_CASE(test_overlapping_usable_is_an_error), KTAP_CASE(test_no_usable_memory),
 	   KTAP_CASE(test_only_tiny_ranges), KTAP_CASE(test_wrapping_range),
-	   KTAP_CASE(test_reservation_covering_everything),
-	   KTAP_CASE(test_carve_takes_highest_fit), KTAP_CASE(test_frame_zero_never_usable),
-	   KTAP_CASE(test_ram_ranges_merge_boot_data));
+	   KTAP_CASE(test_reservation_covering_everything), KTAP_CASE(test_carve_takes_highest_fit),
+	   KTAP_CASE(test_frame_zero_never_usable), KTAP_CASE(test_ram_ranges_merge_boot_data));

@@ -10,8 +10,8 @@
 #define VA 0x0000008000000000ULL
 #define PA 0x0000000200000000ULL
 
-static const struct pt_attrs rw = { PT_READ | PT_WRITE, PT_MEM_NORMAL };
-static const struct pt_attrs ro = { PT_READ, PT_MEM_NORMAL };
+static const struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
+static const struct pt_attrs ro = {PT_READ, PT_MEM_NORMAL};
 
 static void no_flush(const struct pgtable *pt, u64 va, u64 size, unsigned level)
 {
@@ -25,8 +25,8 @@ static void no_publish(const struct pgtable *pt)
 {
 }
 
-static const struct pt_regime forgetful_regime = { "forgets invalidation", no_flush,
-						   no_flush_all, no_publish };
+static const struct pt_regime forgetful_regime = {"forgets invalidation", no_flush, no_flush_all,
+						  no_publish};
 
 static enum pt_live_change never_break(u64 old, u64 new, unsigned level)
 {
@@ -73,7 +73,7 @@ static void test_real_rules_pass(void)
 	for (unsigned c = 0; c < MODEL_CPUS; c++)
 		model_touch(&pt, c, VA + c * MiB(3));
 	EXPECT_EQ(pt_map(&pt, VA, pa_init(PA + GiB(1)), MiB(2), rw, 0), 0); /* new OA */
-	EXPECT_EQ(pt_protect(&pt, VA + MiB(4), KiB(4), ro), 0); /* split + permission */
+	EXPECT_EQ(pt_protect(&pt, VA + MiB(4), KiB(4), ro), 0);		    /* split + permission */
 	EXPECT_EQ(pt_collapse(&pt, VA, GiB(1)), 0);
 	EXPECT_EQ(pt_unmap(&pt, VA + MiB(6), MiB(2)), 0);
 	EXPECT_EQ(model_stale(&pt), 0);

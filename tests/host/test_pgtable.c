@@ -10,11 +10,11 @@
 #include "mm/kmap.h"
 #include "mm/pmm.h"
 
-static const struct pt_format *const formats[] = { &arm64_s1_el2_format, &x86_64_4level_format };
-static const struct pt_attrs rw = { PT_READ | PT_WRITE, PT_MEM_NORMAL };
-static const struct pt_attrs ro = { PT_READ, PT_MEM_NORMAL };
-static const struct pt_attrs rx = { PT_READ | PT_EXEC, PT_MEM_NORMAL };
-static const struct pt_attrs dev = { PT_READ | PT_WRITE, PT_MEM_DEVICE };
+static const struct pt_format *const formats[] = {&arm64_s1_el2_format, &x86_64_4level_format};
+static const struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
+static const struct pt_attrs ro = {PT_READ, PT_MEM_NORMAL};
+static const struct pt_attrs rx = {PT_READ | PT_EXEC, PT_MEM_NORMAL};
+static const struct pt_attrs dev = {PT_READ | PT_WRITE, PT_MEM_DEVICE};
 
 /* A VA and PA far from anything else, 1 GiB aligned. */
 #define VA0 0x0000008000000000ULL
@@ -123,7 +123,7 @@ static void map_largest_leaves_body(const struct pt_format *fmt)
 	EXPECT(maps_to(&pt, VA0 + 0x1234, PA0 + 0x1234, 2));
 	EXPECT(maps_to(&pt, VA0 + GiB(1) + 0x5000, PA0 + GiB(1) + 0x5000, 1));
 	EXPECT(maps_to(&pt, VA0 + GiB(1) + MiB(2), PA0 + GiB(1) + MiB(2), 0));
-	EXPECT(!pt_translate(&pt, VA0 + GiB(1) + MiB(2) + KiB(4), &(struct pt_translation){ 0 }));
+	EXPECT(!pt_translate(&pt, VA0 + GiB(1) + MiB(2) + KiB(4), &(struct pt_translation){0}));
 	/* root, level 2, level 1 (for the 2M and the table), level 0 */
 	EXPECT_EQ(pt.tables, 4);
 	EXPECT(invariants_hold(&pt));
@@ -253,7 +253,7 @@ static void partial_unmap_body(const struct pt_format *fmt)
 	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
 	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), GiB(1), rw, 0), 0);
 	EXPECT_EQ(pt_unmap(&pt, VA0 + MiB(2) + KiB(4), KiB(4)), 0);
-	EXPECT(!pt_translate(&pt, VA0 + MiB(2) + KiB(4), &(struct pt_translation){ 0 }));
+	EXPECT(!pt_translate(&pt, VA0 + MiB(2) + KiB(4), &(struct pt_translation){0}));
 	EXPECT(maps_to(&pt, VA0 + MiB(2), PA0 + MiB(2), 0));
 	EXPECT(maps_to(&pt, VA0 + MiB(2) + KiB(8), PA0 + MiB(2) + KiB(8), 0));
 	EXPECT(maps_to(&pt, VA0 + MiB(4), PA0 + MiB(4), 1));
@@ -321,12 +321,12 @@ static void test_invalidation_batched(void)
 	harness_reset_memory();
 	EXPECT_EQ(pt_init(&pt, &arm64_s1_el2_format, &host_regime), 0);
 	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), MiB(2), rw, PT_MAP_MAX_LEVEL(0)), 0);
-	host_tlb = (struct host_tlb_stats){ 0 };
+	host_tlb = (struct host_tlb_stats){0};
 	/* 512 pages removed: one gather, one flush, not 512. */
 	EXPECT_EQ(pt_unmap(&pt, VA0, MiB(2)), 0);
 	EXPECT_EQ(host_tlb.range_flushes + host_tlb.full_flushes, 1);
 	/* A fresh map of empty entries needs no invalidation at all. */
-	host_tlb = (struct host_tlb_stats){ 0 };
+	host_tlb = (struct host_tlb_stats){0};
 	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), MiB(2), rw, PT_MAP_MAX_LEVEL(0)), 0);
 	EXPECT_EQ(host_tlb.range_flushes + host_tlb.full_flushes, 0);
 	EXPECT_EQ(host_tlb.publishes, 1);
@@ -337,9 +337,8 @@ KTAP_SUITE(suite_host_pgtable, "host-pgtable", KTAP_CASE(test_arm64_encoding),
 	   KTAP_CASE(test_x86_encoding), KTAP_CASE(test_live_change_rules),
 	   KTAP_CASE(test_map_largest_leaves), KTAP_CASE(test_map_forced_4k),
 	   KTAP_CASE(test_split_and_collapse), KTAP_CASE(test_collapse_refuses_mixed),
-	   KTAP_CASE(test_protect_splits_partial_block),
-	   KTAP_CASE(test_unmap_reclaims_every_level), KTAP_CASE(test_unmap_inside_block),
-	   KTAP_CASE(test_bad_ranges_rejected),
+	   KTAP_CASE(test_protect_splits_partial_block), KTAP_CASE(test_unmap_reclaims_every_level),
+	   KTAP_CASE(test_unmap_inside_block), KTAP_CASE(test_bad_ranges_rejected),
 	   KTAP_CASE(test_out_of_memory_leaves_tree_consistent),
 	   KTAP_CASE(test_invalidation_batched));
 
@@ -353,7 +352,8 @@ static void test_arm64_stage2_geometry(void)
 	EXPECT_EQ(arm64_s2_format_init(&f, 40), 0);
 	EXPECT_EQ(f.levels, 3);
 	EXPECT_EQ(f.root_pages, 2);
-	/* 48-bit: 4 levels, one root table. 44-bit: 32 tables would be needed at level 1: 4 levels. */
+	/* 48-bit: 4 levels, one root table. 44-bit: 32 tables would be needed at level 1: 4 levels.
+	 */
 	EXPECT_EQ(arm64_s2_format_init(&f, 48), 0);
 	EXPECT(f.levels == 4 && f.root_pages == 1);
 	EXPECT_EQ(arm64_s2_format_init(&f, 44), 0);
@@ -369,7 +369,7 @@ static void test_arm64_stage2_geometry(void)
 static void test_arm64_stage2_encoding(void)
 {
 	struct pt_format f;
-	const struct pt_attrs rwx = { PT_READ | PT_WRITE | PT_EXEC, PT_MEM_NORMAL };
+	const struct pt_attrs rwx = {PT_READ | PT_WRITE | PT_EXEC, PT_MEM_NORMAL};
 
 	arm64_s2_format_init(&f, 40);
 	/* Page: 0b11, MemAttr 0b1111 <<2, S2AP RW bits 7:6, SH IS, AF. */
@@ -384,7 +384,7 @@ static void test_arm64_stage2_encoding(void)
 static void test_ept_encoding(void)
 {
 	const struct pt_format *f = &x86_64_ept4_format;
-	const struct pt_attrs rwx = { PT_READ | PT_WRITE | PT_EXEC, PT_MEM_NORMAL };
+	const struct pt_attrs rwx = {PT_READ | PT_WRITE | PT_EXEC, PT_MEM_NORMAL};
 
 	/* R|W|X, memory type WB (6) in bits 5:3. */
 	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rwx, 0), 0x0000000000001037ULL);
@@ -427,8 +427,8 @@ static void test_guest_formats_whole_ipa_space(void)
 
 	arm64_s2_format_init(&s2_40, 40);
 	arm64_s2_format_init(&s2_32, 32);
-	const struct pt_format *const guest[] = { &s2_40, &s2_32, &x86_64_ept4_format,
-						  &x86_64_npt_format, &x86_64_5level_format };
+	const struct pt_format *const guest[] = {&s2_40, &s2_32, &x86_64_ept4_format,
+						 &x86_64_npt_format, &x86_64_5level_format};
 	for (unsigned i = 0; i < ARRAY_SIZE(guest); i++) {
 		harness_reset_memory();
 		guest_formats_body(guest[i]);
