@@ -92,8 +92,8 @@ enum probe_access { PROBE_READ, PROBE_WRITE, PROBE_EXEC };
 struct probe_result {
 	bool faulted;
 	u64 fault_addr; /* FAR / CR2 */
-	u64 syndrome; /* ESR / page-fault error code */
-	char kind[48]; /* readable: "permission fault level 3", "#PF P W" */
+	u64 syndrome;	/* ESR / page-fault error code */
+	char kind[48];	/* readable: "permission fault level 3", "#PF P W" */
 };
 /*
  * Performs one access of the given kind at va and reports whether it faulted,
@@ -105,5 +105,68 @@ struct probe_result arch_probe(u64 va, enum probe_access access);
 /* ---- Diagnostics ---- */
 /* Triggers an unexpected exception (for the exception-report test). */
 void arch_trigger_bad_exception(void);
+
+/*
+ * ---- Virtualization backend (arm64 EL2; VMX and SVM later): used by vmm/ only ----
+ * A backend enters a guest and decodes its exits into the common exit record
+ * (vmm/exit.h); memory slots, the stage-2 fault path and hypercalls are
+ * generic. Errors are negative numbers.
+ */
+struct vm_exit;
+struct arch_vcpu; /* the backend's vCPU state, arch_vcpu_size() bytes */
+
+/* What a VM's backend state is: its identifier and what entering it loads. */
+struct arch_vm {
+	u32 id;	     /* VMID (arm64) / ASID (SVM) / VPID (VMX); never 0 */
+	u64 regs[2]; /* backend-private: arm64 VTTBR_EL2 and VTCR_EL2 */
+};
+
+/* True when guests can run here; otherwise *reason says why not. */
+bool arch_vm_available(const char **reason);
+/*
+ * Builds the guest page-table format (stage 2 / EPT / NPT) for a guest-physical
+ * space of at most want_bits, narrowed to what the CPU allows. Returns the
+ * number of bits chosen, or a negative error.
+ */
+int arch_vm_format_init(struct pt_format *fmt, unsigned want_bits);
+/* Allocates an identifier for a VM whose tables are rooted at root (format fmt). */
+int arch_vm_init(struct arch_vm *avm, const struct pt_format *fmt, paddr_t root);
+/* Drops every TLB entry of the VM and frees its identifier. */
+void arch_vm_destroy(struct arch_vm *avm);
+/*
+ * TLB maintenance after guest table changes, on every CPU: [gpa, gpa + size)
+ * whose leaves are all at level (engine numbering, ~0u unknown), or everything.
+ */
+void arch_vm_tlb_flush_range(const struct arch_vm *avm, u64 gpa, u64 size, unsigned level);
+void arch_vm_tlb_flush_all(const struct arch_vm *avm);
+/*
+ * Makes memory the host wrote (or is about to read) through its cacheable
+ * mapping agree with what a guest running with its caches off sees; exec:
+ * the guest may execute it.
+ */
+void arch_vm_cache_sync(void *host_va, u64 size, bool exec);
+
+size_t arch_vcpu_size(void);
+/* A vCPU entering at entry in the guest's kernel mode, MMU off, args in the first registers. */
+void arch_vcpu_init(struct arch_vcpu *v, const struct arch_vm *avm, u64 entry, const u64 args[4]);
+/*
+ * Makes the vCPU's state live on this CPU for a series of arch_vcpu_run()
+ * calls; the caller stays on this CPU until arch_vcpu_put() saves it again.
+ */
+void arch_vcpu_load(struct arch_vcpu *v);
+void arch_vcpu_put(struct arch_vcpu *v);
+/* Runs the loaded vCPU until its next exit, decoded into *exit. */
+int arch_vcpu_run(struct arch_vcpu *v, struct vm_exit *exit);
+/* Sets the result register of a hypercall or SMC (arm64 x0, x86 rax). */
+void arch_vcpu_set_result(struct arch_vcpu *v, u64 value);
+/* Makes the faulting access of exit (a stage-2 fault) raise an external abort in the guest. */
+int arch_vcpu_inject_abort(struct arch_vcpu *v, const struct vm_exit *exit);
+
+/* The built-in test guest (vmm/test_guest.h): position independent; NULL when none. */
+struct arch_test_guest {
+	const void *image;
+	u64 size;
+};
+const struct arch_test_guest *arch_vm_test_guest(void);
 
 #endif

@@ -6,7 +6,8 @@
  * register state as a struct exception_frame (arch/arm64/arm64.h) and calls
  * arm64_exception(frame, kind) with kind = entry index; the handler may change
  * the saved ELR (fault fixups) before the ERET. arm64_vectors_el2 serves a
- * kernel at EL2, arm64_vectors_el1 one entered at EL1.
+ * kernel at EL2, arm64_vectors_el1 one entered at EL1. Exception: the EL2
+ * table's lower-EL AArch64 entries are guest exits (ventry_guest below).
  */
 #define FRAME_SIZE (36 * 8)
 #define FRAME_SP (31 * 8)
@@ -48,7 +49,29 @@
 	b	exception_common
 .endm
 
-/* One table per EL: only the address translation instruction differs. */
+/*
+ * Lower-EL AArch64 entries of the EL2 table: granule runs nothing at EL1 or
+ * EL0 but guests, so these are guest exits (arch/arm64/vm_switch.S), which
+ * save the guest's registers (SP_EL0 and PAR_EL1, the sync entry's scratch,
+ * included) before any code that could fault runs.
+ */
+.macro ventry_guest kind
+	.balign	0x80
+	stp	x0, x1, [sp, #-16]!
+	mov	x1, #\kind
+	b	arm64_vm_exit
+.endm
+
+/* Lower-EL AArch64 entries: guest exits in the EL2 table, reports in the EL1 one. */
+.macro ventry_lower el, kind
+.if \el == 2
+	ventry_guest \kind
+.else
+	ventry	\kind
+.endif
+.endm
+
+/* One table per EL: the address translation instruction and the lower-EL entries differ. */
 .macro vector_table el
 	.balign	0x800
 	.global	arm64_vectors_el\el
@@ -61,10 +84,10 @@ arm64_vectors_el\el:
 	ventry	5
 	ventry	6
 	ventry	7
-	ventry	8
-	ventry	9
-	ventry	10
-	ventry	11
+	ventry_lower \el, 8
+	ventry_lower \el, 9
+	ventry_lower \el, 10
+	ventry_lower \el, 11
 	ventry	12
 	ventry	13
 	ventry	14
@@ -95,6 +118,19 @@ stack_overflow_el\el:
 	.text
 	vector_table 2
 	vector_table 1
+
+/*
+ * A lower-EL exception with no guest running on this CPU (vm_switch.S found
+ * none): [sp] = x2, x3 pushed by arm64_vm_exit, [sp + 16] = x0, x1 pushed by
+ * ventry_guest, x1 = the entry index. Rebuilt as an ordinary frame and reported.
+ */
+	.global	arm64_vm_stray_exit
+arm64_vm_stray_exit:
+	ldp	x2, x3, [sp, #16]
+	stp	x2, x3, [sp, #32 - FRAME_SIZE]
+	ldp	x2, x3, [sp], #32
+	sub	sp, sp, #FRAME_SIZE
+	b	exception_common
 
 	.type	exception_common, %function
 exception_common:

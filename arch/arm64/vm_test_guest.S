@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The built-in arm64 test guest (contract: vmm/test_guest.h). Data for the
+ * kernel, code for the guest: tests/kernel/test_vm.c copies it to the start
+ * of guest RAM and runs it at EL1 with its MMU off. Position independent, no
+ * stack, no libc; every data access is an aligned 64-bit one (with the MMU
+ * off, data accesses are Device-nGnRnE: Arm ARM D8.2.10).
+ *
+ * Registers: x19 RAM base (where the image runs), x20 RAM size, x21 seed,
+ * x22 the per-page routine of for_each_page, x26/x27 the expected abort.
+ */
+#include "vmm/hypercall.h"
+#include "vmm/test_guest.h"
+
+/* ESR_EL1: data abort taken without a change of EL, and a synchronous external abort. */
+#define EC_DABT_SAME 0x25
+#define FSC_SEA	     0x10
+/* PSCI_VERSION (Arm DEN 0022) and the version granule's VMM implements. */
+#define PSCI_VERSION	 0x84000000
+#define PSCI_VERSION_1_0 0x10000
+
+	.section .rodata.vm_test_guest, "a"
+	.balign	4096
+	.global	arm64_test_guest_start
+arm64_test_guest_start:
+	adr	x19, arm64_test_guest_start
+	mov	x20, x1
+	mov	x21, x2
+	adr	x9, guest_vectors
+	msr	vbar_el1, x9
+	isb
+	cmp	x3, #TG_MODE_TOUCH
+	b.eq	mode_touch
+	cmp	x3, #TG_MODE_ABORT
+	b.eq	mode_abort
+	cmp	x3, #TG_MODE_ZERO
+	b.eq	mode_zero
+	cmp	x3, #TG_MODE_SPIN
+	b.eq	mode_spin
+	mov	x1, #TG_EXIT_BAD_MODE
+	b	exit
+
+/* GRANULE_HC_EXIT with the status in x1. */
+exit:	mov	x0, #GRANULE_HC_EXIT
+	hvc	#0
+	b	exit
+
+/* Defined before its uses: its length is an immediate operand. */
+message:
+	.ascii	"test guest: pattern written and read back\n"
+message_end:
+	.balign	4
+
+/* Calls the routine in x22 with x0 = each touched page (vmm/test_guest.h); uses x23, x24, x28. */
+for_each_page:
+	mov	x28, x30
+	mov	x23, #1
+1:	add	x0, x19, x23, lsl #12
+	blr	x22
+	add	x23, x23, #1
+	cmp	x23, #TG_SEQ_PAGES
+	b.ls	1b
+	mov	x9, #TG_STRIDES
+	udiv	x24, x20, x9
+	mov	x23, #1
+2:	madd	x0, x23, x24, x19
+	blr	x22
+	add	x23, x23, #1
+	cmp	x23, #TG_STRIDES
+	b.lo	2b
+	add	x0, x19, x20
+	sub	x0, x0, #4096
+	blr	x22
+	ret	x28
+
+/* Per-page routines: x0 = page; they use x9-x11 only. */
+write_page:
+	add	x9, x0, #4096
+1:	eor	x10, x0, x21
+	str	x10, [x0], #8
+	cmp	x0, x9
+	b.lo	1b
+	ret
+
+check_page:
+	add	x9, x0, #4096
+1:	ldr	x10, [x0]
+	eor	x11, x0, x21
+	cmp	x10, x11
+	b.ne	mismatch
+	add	x0, x0, #8
+	cmp	x0, x9
+	b.lo	1b
+	ret
+mismatch:
+	mov	x1, #TG_EXIT_MISMATCH
+	b	exit
+
+zero_page:
+	add	x9, x0, #4096
+1:	ldr	x10, [x0], #8
+	cbnz	x10, not_zero
+	cmp	x0, x9
+	b.lo	1b
+	ret
+not_zero:
+	mov	x1, #TG_EXIT_NOT_ZERO
+	b	exit
+
+/* x0 = call, x1..x2 = arguments; returns the result in x0 (clobbers nothing else). */
+.macro hypercall nr, a1=xzr, a2=xzr
+	mov	x0, #\nr
+	mov	x1, \a1
+	mov	x2, \a2
+	hvc	#0
+.endm
+
+/* Fails with status unless x0 == value (x9 scratch). */
+.macro expect_result value, status
+	mov	x9, #\value
+	cmp	x0, x9
+	mov	x1, #\status
+	b.ne	exit
+.endm
+
+mode_touch:
+	adr	x22, write_page
+	bl	for_each_page
+	adr	x22, check_page
+	bl	for_each_page
+
+	hypercall GRANULE_HC_VERSION
+	expect_result GRANULE_ABI_VERSION, TG_EXIT_VERSION
+	wfi
+	mov	x0, #PSCI_VERSION
+	smc	#0
+	expect_result PSCI_VERSION_1_0, TG_EXIT_PSCI
+	hypercall TG_BAD_HYPERCALL
+	expect_result GRANULE_E_NOSYS, TG_EXIT_BAD_HC_RESULT
+	adr	x10, message
+	mov	x11, #(message_end - message)
+	hypercall GRANULE_HC_CONSOLE_WRITE, x10, x11
+	expect_result (message_end - message), TG_EXIT_CONSOLE
+	mov	x10, #TG_OUTSIDE_GPA
+	mov	x11, #8
+	hypercall GRANULE_HC_CONSOLE_WRITE, x10, x11
+	expect_result GRANULE_E_RANGE, TG_EXIT_RANGE
+
+	/*
+	 * Discard the sequential pages, then read them: each must fault in
+	 * again as zeros. A stale stage-2 TLB entry would show the old words.
+	 */
+	add	x10, x19, #4096
+	mov	x11, #(TG_SEQ_PAGES * 4096)
+	hypercall GRANULE_HC_DISCARD, x10, x11
+	expect_result 0, TG_EXIT_DISCARD
+	mov	x23, #1
+1:	add	x0, x19, x23, lsl #12
+	bl	zero_page
+	add	x23, x23, #1
+	cmp	x23, #TG_SEQ_PAGES
+	b.ls	1b
+
+	mov	x10, #GRANULE_REPORT_PAGES_TOUCHED
+	mov	x11, #(TG_SEQ_PAGES + TG_STRIDES)
+	hypercall GRANULE_HC_REPORT, x10, x11
+	mov	x1, #TG_EXIT_OK
+	b	exit
+
+mode_zero:
+	adr	x22, zero_page
+	bl	for_each_page
+	mov	x1, #TG_EXIT_OK
+	b	exit
+
+/* Long enough for the host's timer to interrupt it: CNTVCT_EL0 never traps to EL2. */
+mode_spin:
+	mrs	x9, cntfrq_el0
+	mrs	x10, cntvct_el0
+	add	x10, x10, x9, lsr #3
+1:	isb
+	mrs	x11, cntvct_el0
+	cmp	x11, x10
+	b.lo	1b
+	mov	x1, #TG_EXIT_OK
+	b	exit
+
+/* The vector at VBAR_EL1 + 0x200 checks what arrives against x26 (ELR) and x27 (FAR). */
+mode_abort:
+	mov	x27, #TG_OUTSIDE_GPA
+	adr	x26, abort_access
+abort_access:
+	ldr	x0, [x27]
+	mov	x1, #TG_EXIT_NO_ABORT
+	b	exit
+
+abort_arrived:
+	mrs	x9, esr_el1
+	lsr	x10, x9, #26
+	cmp	x10, #EC_DABT_SAME
+	b.ne	bad_abort
+	and	x10, x9, #0x3f
+	cmp	x10, #FSC_SEA
+	b.ne	bad_abort
+	mrs	x10, far_el1
+	cmp	x10, x27
+	b.ne	bad_abort
+	mrs	x10, elr_el1
+	cmp	x10, x26
+	b.ne	bad_abort
+	mov	x1, #TG_EXIT_ABORT_OK
+	b	exit
+bad_abort:
+	mov	x1, #TG_EXIT_BAD_ABORT
+	b	exit
+
+unexpected_vector:
+	mov	x1, #TG_EXIT_UNEXPECTED_VECTOR
+	b	exit
+
+
+/* 16 entries of 0x80 bytes, 2 KiB aligned (D1.10.2); synchronous, current EL with SP_ELx at 0x200. */
+.macro vector target
+	.balign	0x80
+	b	\target
+.endm
+	.balign	0x800
+guest_vectors:
+	.irp	i, 0, 1, 2, 3
+	vector	unexpected_vector
+	.endr
+	vector	abort_arrived
+	.irp	i, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+	vector	unexpected_vector
+	.endr
+	.balign	4096
+	.global	arm64_test_guest_end
+arm64_test_guest_end:

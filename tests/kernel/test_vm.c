@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMM with the built-in test guest (vmm/test_guest.h): demand paging of a
+ * 1 GiB slot at 4 KiB granularity along the faulting path only, hypercalls
+ * and their errors, abort injection outside guest memory, two VMs with
+ * distinct VMIDs that never see each other's data, and every byte of memory
+ * back after destruction.
+ */
+#include "arch/arch.h"
+#include "kernel/percpu.h"
+#include "lib/ktap.h"
+#include "lib/printf.h"
+#include "mm/kmap.h"
+#include "mm/pmm.h"
+#include "vmm/test_guest.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+#if defined(ARCH_x86_64)
+#define RAM_BASE GRANULE_GUEST_RAM_BASE_X86_64
+#else
+#define RAM_BASE GRANULE_GUEST_RAM_BASE_ARM64
+#endif
+#define RAM_SIZE GiB(1)
+#define SEED	 0x5eed0f600dULL
+
+/* Pages the guest touches: its own, then the list of vmm/test_guest.h, ascending. */
+#define MAX_TOUCHED (1 + TG_SEQ_PAGES + TG_STRIDES)
+
+struct touched {
+	u64 gpa[MAX_TOUCHED];
+	unsigned n;
+};
+
+static void touched_pages(u64 base, u64 size, struct touched *t)
+{
+	t->n = 0;
+	t->gpa[t->n++] = base;
+	for (u64 i = 1; i <= TG_SEQ_PAGES; i++)
+		t->gpa[t->n++] = base + i * PAGE_SIZE;
+	for (u64 k = 1; k < TG_STRIDES; k++)
+		t->gpa[t->n++] = base + k * (size / TG_STRIDES);
+	t->gpa[t->n++] = base + size - PAGE_SIZE;
+}
+
+static bool is_touched(const struct touched *t, u64 gpa)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->gpa[i] == ALIGN_DOWN(gpa, PAGE_SIZE))
+			return true;
+	return false;
+}
+
+/* The sequential pages, discarded by the TOUCH guest and read again: zero now. */
+static bool is_discarded(u64 base, u64 gpa)
+{
+	return gpa >= base + PAGE_SIZE && gpa <= base + TG_SEQ_PAGES * PAGE_SIZE;
+}
+
+/*
+ * Table pages a tree holding exactly these 4K leaves has: the root, plus at
+ * each level below it one table per distinct region that level's entry covers
+ * (the list is ascending, so distinct means different from the previous).
+ */
+static u64 expected_tables(const struct pt_format *fmt, const struct touched *t)
+{
+	u64 tables = 1;
+
+	for (unsigned level = 0; level + 1 < fmt->levels; level++) {
+		unsigned shift = pt_level_shift(level + 1);
+
+		for (unsigned i = 0; i < t->n; i++)
+			tables += i == 0 || (t->gpa[i] >> shift) != (t->gpa[i - 1] >> shift);
+	}
+	return tables;
+}
+
+static u64 present_pages(const struct vm_slot *s)
+{
+	u64 count = 0;
+
+	for (u64 w = 0; w < s->size / PAGE_SIZE / 64; w++)
+		for (u64 bits = s->present[w]; bits; bits &= bits - 1)
+			count++;
+	return count;
+}
+
+/* ---- One VM running the test guest in a mode ---- */
+
+struct guest_run {
+	struct vm vm;
+	struct vcpu vcpu;
+	int rc;
+	bool created;
+};
+
+/* A VM with the test guest loaded and its vCPU ready to run. */
+static int guest_prepare(struct guest_run *g, u64 ram_size, u64 mode)
+{
+	const struct arch_test_guest *image = arch_vm_test_guest();
+	u64 args[4] = {0, ram_size, SEED, mode};
+	int rc;
+
+	g->created = false;
+	rc = vm_create(&g->vm, 0);
+	if (rc)
+		return rc;
+	g->created = true;
+	rc = vm_add_slot(&g->vm, RAM_BASE, ram_size);
+	if (!rc)
+		rc = vm_load(&g->vm, RAM_BASE, image->image, image->size);
+	if (!rc)
+		rc = vcpu_create(&g->vcpu, &g->vm, 0, RAM_BASE, args);
+	return rc;
+}
+
+static int guest_start(struct guest_run *g, u64 ram_size, u64 mode)
+{
+	int rc = guest_prepare(g, ram_size, mode);
+
+	return rc ? rc : vcpu_run(&g->vcpu);
+}
+
+static void guest_destroy(struct guest_run *g)
+{
+	if (!g->created)
+		return;
+	vcpu_destroy(&g->vcpu);
+	vm_destroy(&g->vm);
+	g->created = false;
+}
+
+static void expect_exit(const struct guest_run *g, u64 status)
+{
+	EXPECT_EQ(g->rc, 0);
+	EXPECT(g->vcpu.exited);
+	if (g->vcpu.exit_status != status)
+		ktap_diag("guest exit status %llu, expected %llu (vmm/test_guest.h TG_EXIT_*)",
+			  g->vcpu.exit_status, status);
+	EXPECT_EQ(g->vcpu.exit_status, status);
+}
+
+/* ---- The TOUCH guest: one VM, inspected by the cases that follow ---- */
+
+static struct guest_run touch;
+static struct touched touch_pages;
+static u64 touch_baseline;
+
+static void test_touch_guest_runs_to_exit(void)
+{
+	touch_baseline = pmm_free_bytes();
+	touched_pages(RAM_BASE, RAM_SIZE, &touch_pages);
+	touch.rc = guest_start(&touch, RAM_SIZE, TG_MODE_TOUCH);
+	expect_exit(&touch, TG_EXIT_OK);
+	ktap_diag("vm%u: VMID %u, %u-bit IPA, %u levels, %u root page(s), backend regs 0x%llx "
+		  "0x%llx, "
+		  "backing %s blocks",
+		  touch.vm.id, touch.vm.arch.id, touch.vm.gpa_bits, touch.vm.fmt.levels,
+		  touch.vm.fmt.root_pages, touch.vm.arch.regs[0], touch.vm.arch.regs[1],
+		  touch.vm.slots[0].block_order == ORDER_1G ? "1G" : "2M");
+}
+
+static void test_touched_pages_mapped_4k_with_content(void)
+{
+	const struct vm_slot *s = &touch.vm.slots[0];
+
+	if (!touch.created || !touch.vm.nr_slots) {
+		EXPECT(false);
+		return;
+	}
+	for (unsigned i = 0; i < touch_pages.n; i++) {
+		u64 gpa = touch_pages.gpa[i];
+		const u64 *page = vm_slot_page(s, gpa);
+		struct pt_translation t;
+		unsigned bad = 0;
+
+		EXPECT(pt_translate(&touch.vm.pt, gpa, &t));
+		EXPECT_EQ(t.level, 0);
+		EXPECT_EQ(pa_addr(t.pa), pa_addr(virt_to_phys(page)));
+		if (i == 0)
+			continue; /* the guest's own code */
+		arch_vm_cache_sync((void *)page, PAGE_SIZE, false);
+		for (unsigned w = 0; w < PAGE_SIZE / 8; w++) {
+			u64 want = is_discarded(RAM_BASE, gpa) ? 0 : (gpa + w * 8) ^ SEED;
+
+			bad += page[w] != want;
+		}
+		if (bad)
+			ktap_diag("gpa 0x%llx: %u words differ from the guest's pattern", gpa, bad);
+		EXPECT_EQ(bad, 0);
+	}
+}
+
+static void test_untouched_pages_not_mapped(void)
+{
+	const struct vm_slot *s = &touch.vm.slots[0];
+	struct pt_translation t;
+	unsigned mapped = 0;
+
+	if (!touch.created || !touch.vm.nr_slots) {
+		EXPECT(false);
+		return;
+	}
+	/* The neighbours of every touched page, and a 2 MiB region with nothing in it. */
+	for (unsigned i = 0; i < touch_pages.n; i++) {
+		u64 next = touch_pages.gpa[i] + PAGE_SIZE, prev = touch_pages.gpa[i] - PAGE_SIZE;
+
+		if (next < RAM_BASE + RAM_SIZE && !is_touched(&touch_pages, next))
+			mapped += pt_translate(&touch.vm.pt, next, &t);
+		if (touch_pages.gpa[i] > RAM_BASE && !is_touched(&touch_pages, prev))
+			mapped += pt_translate(&touch.vm.pt, prev, &t);
+	}
+	EXPECT_EQ(mapped, 0);
+	EXPECT(!pt_translate(&touch.vm.pt, RAM_BASE + MiB(2), &t));
+	EXPECT(!pt_translate(&touch.vm.pt, RAM_BASE + RAM_SIZE, &t));
+	EXPECT_EQ(present_pages(s), touch_pages.n);
+}
+
+static void test_tables_only_on_fault_paths(void)
+{
+	u64 want = expected_tables(&touch.vm.fmt, &touch_pages);
+
+	if (!touch.created) {
+		EXPECT(false);
+		return;
+	}
+	ktap_diag("%llu table pages for %u mapped 4K pages in 1 GiB (peak %llu)",
+		  touch.vm.pt.tables, touch_pages.n, touch.vm.pt.tables_peak);
+	EXPECT_EQ(touch.vm.pt.tables, want);
+	EXPECT_EQ(touch.vm.pt.tables_peak, want);
+}
+
+static void test_exit_counts_and_hypercall_errors(void)
+{
+	const struct vm_stats *st = &touch.vm.stats;
+	/* Every touched page faulted once, the discarded ones once more. */
+	u64 faults = touch_pages.n + TG_SEQ_PAGES;
+
+	EXPECT_EQ(st->stage2_faults, faults);
+	EXPECT_EQ(st->exits[VM_EXIT_STAGE2_FAULT], faults);
+	EXPECT_EQ(st->maps, faults);
+	EXPECT_EQ(st->pages_zeroed, touch_pages.n + TG_SEQ_PAGES); /* the loaded page too */
+	EXPECT_EQ(st->pages_discarded, TG_SEQ_PAGES);
+	EXPECT_EQ(st->aborts_injected, 0);
+	/* version, bad number, console, console outside RAM, discard, report, exit */
+	EXPECT_EQ(st->exits[VM_EXIT_HYPERCALL], 7);
+	EXPECT_EQ(st->hypercalls, 7);
+	EXPECT_EQ(st->bad_hypercalls, 2);
+	EXPECT_EQ(st->exits[VM_EXIT_WFI], 1);
+	EXPECT_EQ(st->exits[VM_EXIT_SMC], 1);
+	EXPECT_EQ(st->exits[VM_EXIT_UNKNOWN], 0);
+	EXPECT_EQ(touch.vm.reports[GRANULE_REPORT_PAGES_TOUCHED], TG_SEQ_PAGES + TG_STRIDES);
+}
+
+static void test_destroy_returns_tables_and_memory(void)
+{
+	guest_destroy(&touch);
+	EXPECT_EQ(touch.vm.pt.tables, 0);
+	EXPECT_EQ(pmm_free_bytes(), touch_baseline);
+}
+
+/* ---- Abort injection ---- */
+
+static void test_access_outside_memory_gets_abort(void)
+{
+	static struct guest_run g;
+	struct touched first_page = {{RAM_BASE}, 1};
+	u64 baseline = pmm_free_bytes();
+	struct pt_translation t;
+
+	g.rc = guest_start(&g, RAM_SIZE, TG_MODE_ABORT);
+	expect_exit(&g, TG_EXIT_ABORT_OK);
+	EXPECT_EQ(g.vm.stats.aborts_injected, 1);
+	EXPECT_EQ(g.vm.stats.exits[VM_EXIT_UNKNOWN], 0);
+	/* Nothing was mapped for it: an abort, not a page. */
+	EXPECT(!pt_translate(&g.vm.pt, TG_OUTSIDE_GPA, &t));
+	EXPECT_EQ(g.vm.pt.tables, expected_tables(&g.vm.fmt, &first_page));
+	guest_destroy(&g);
+	EXPECT_EQ(pmm_free_bytes(), baseline);
+}
+
+/* ---- Two VMs ---- */
+
+static void test_two_vms_distinct_vmids_no_shared_data(void)
+{
+	static struct guest_run a, b, c;
+	u64 baseline = pmm_free_bytes();
+	paddr_t a_block;
+
+	/* A writes its pattern over 1 GiB; B, alive at the same time, must read zeros. */
+	a.rc = guest_start(&a, RAM_SIZE, TG_MODE_TOUCH);
+	expect_exit(&a, TG_EXIT_OK);
+	b.rc = guest_start(&b, MiB(256), TG_MODE_ZERO);
+	expect_exit(&b, TG_EXIT_OK);
+	EXPECT(a.vm.arch.id != b.vm.arch.id);
+	ktap_diag("VMIDs %u and %u", a.vm.arch.id, b.vm.arch.id);
+
+	/* C gets A's memory back after A is gone: it must still read zeros only. */
+	a_block = a.vm.nr_slots ? a.vm.slots[0].blocks[0] : pa_init(0);
+	guest_destroy(&a);
+	c.rc = guest_start(&c, RAM_SIZE, TG_MODE_ZERO);
+	expect_exit(&c, TG_EXIT_OK);
+	if (c.vm.nr_slots)
+		ktap_diag("the third VM's first block %s the first VM's",
+			  pa_addr(c.vm.slots[0].blocks[0]) == pa_addr(a_block) ? "reuses"
+									       : "differs from");
+	guest_destroy(&b);
+	guest_destroy(&c);
+	EXPECT_EQ(pmm_free_bytes(), baseline);
+}
+
+/* ---- Host interrupts while a guest runs ---- */
+
+static void test_host_interrupt_exits_guest(void)
+{
+	static struct guest_run g;
+	u64 baseline = pmm_free_bytes();
+	u64 before = __atomic_load_n(&this_cpu()->timer_interrupts, __ATOMIC_ACQUIRE);
+
+	/* 2 ms into a guest that spins for 125 ms: the interrupt arrives while it runs. */
+	g.rc = guest_prepare(&g, MiB(2), TG_MODE_SPIN);
+	if (!g.rc) {
+		arch_timer_oneshot(arch_counter_freq() / 500);
+		g.rc = vcpu_run(&g.vcpu);
+		arch_timer_oneshot(0);
+	}
+	expect_exit(&g, TG_EXIT_OK);
+	EXPECT(g.vm.stats.exits[VM_EXIT_IRQ] >= 1);
+	EXPECT(__atomic_load_n(&this_cpu()->timer_interrupts, __ATOMIC_ACQUIRE) > before);
+	ktap_diag("%llu interrupt exit(s)", g.vm.stats.exits[VM_EXIT_IRQ]);
+	guest_destroy(&g);
+	EXPECT_EQ(pmm_free_bytes(), baseline);
+}
+
+static bool vm_suite_skip(const char **reason)
+{
+	if (!arch_vm_available(reason))
+		return true;
+	if (!arch_vm_test_guest()) {
+		*reason = "no built-in test guest for this architecture";
+		return true;
+	}
+	return false;
+}
+
+static const struct ktap_case vm_cases[] = {
+	KTAP_CASE(test_touch_guest_runs_to_exit),
+	KTAP_CASE(test_touched_pages_mapped_4k_with_content),
+	KTAP_CASE(test_untouched_pages_not_mapped),
+	KTAP_CASE(test_tables_only_on_fault_paths),
+	KTAP_CASE(test_exit_counts_and_hypercall_errors),
+	KTAP_CASE(test_destroy_returns_tables_and_memory),
+	KTAP_CASE(test_access_outside_memory_gets_abort),
+	KTAP_CASE(test_two_vms_distinct_vmids_no_shared_data),
+	KTAP_CASE(test_host_interrupt_exits_guest),
+};
+
+const struct ktap_suite suite_vm = {
+	.name = "vm",
+	.cases = vm_cases,
+	.nr_cases = ARRAY_SIZE(vm_cases),
+	.skip = vm_suite_skip,
+};

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract of the built-in test guest (arch/arm64/vm_test_guest.S): a few
+ * dozen instructions, no libc, run by tests/kernel/test_vm.c. Only #defines:
+ * the guest's assembler includes this file too.
+ *
+ * Entry (docs/hypercalls.md "Entry state", plus x3): loaded at the start of
+ * guest RAM, which begins at GRANULE_GUEST_RAM_BASE_ARM64; MMU off;
+ * x1 = RAM size, x2 = seed, x3 = mode. The word at guest-physical address A of
+ * a touched page holds A ^ seed.
+ *
+ * The TOUCH mode also executes one WFI and one SMC (PSCI_VERSION) to exercise
+ * those exits.
+ *
+ * The pages it touches: the first TG_SEQ_PAGES pages after its own (sequential),
+ * page 0 of each of the TG_STRIDES - 1 slices of RAM after the first
+ * (strided: RAM size / TG_STRIDES apart), and the last page of RAM.
+ */
+#ifndef VMM_TEST_GUEST_H
+#define VMM_TEST_GUEST_H
+
+#define TG_SEQ_PAGES 16
+#define TG_STRIDES   64
+
+/* Modes (x3). */
+#define TG_MODE_TOUCH 0 /* write, read back, discard, hypercall checks; exit 0 */
+#define TG_MODE_ABORT 1 /* load from TG_OUTSIDE_GPA: the injected abort exits TG_EXIT_ABORT_OK */
+#define TG_MODE_ZERO  2 /* every word of the touched pages must read 0; exit 0 */
+#define TG_MODE_SPIN  3 /* spins 1/8 s by its virtual counter, touching nothing; exit 0 */
+
+/* A guest-physical address outside every slot the test creates (4 GiB), inside the IPA space. */
+#define TG_OUTSIDE_GPA 0x100000000
+
+/* A bad hypercall number the guest expects GRANULE_E_NOSYS for. */
+#define TG_BAD_HYPERCALL 0xbad
+
+/* Exit statuses (GRANULE_HC_EXIT). */
+#define TG_EXIT_OK		  0
+#define TG_EXIT_MISMATCH	  1 /* a word read back differs from what was written */
+#define TG_EXIT_BAD_HC_RESULT	  2 /* the bad hypercall did not return GRANULE_E_NOSYS */
+#define TG_EXIT_CONSOLE		  3 /* console write did not return its length */
+#define TG_EXIT_VERSION		  4 /* GRANULE_HC_VERSION is not GRANULE_ABI_VERSION */
+#define TG_EXIT_NOT_ZERO	  5 /* a discarded or fresh page did not read 0 */
+#define TG_EXIT_DISCARD		  6 /* GRANULE_HC_DISCARD did not return 0 */
+#define TG_EXIT_RANGE		  7 /* console write outside RAM did not return GRANULE_E_RANGE */
+#define TG_EXIT_NO_ABORT	  8 /* the access outside RAM returned */
+#define TG_EXIT_BAD_ABORT	  9 /* the abort's ESR_EL1 / FAR_EL1 / ELR_EL1 were not as expected */
+#define TG_EXIT_UNEXPECTED_VECTOR 10 /* any other exception */
+#define TG_EXIT_BAD_MODE	  11
+#define TG_EXIT_PSCI		  12   /* SMC PSCI_VERSION did not return 1.0 */
+#define TG_EXIT_ABORT_OK	  0xab /* the injected abort arrived as expected */
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtual machine: guest-physical memory slots backed by host huge blocks,
+ * a stage-2 (EPT / NPT) page table built by the engine, and the backend's
+ * identifier (VMID / ASID). Memory is demand paged: a slot starts with nothing
+ * mapped, and a stage-2 fault maps exactly the 4 KiB page touched (vmm/fault.c),
+ * zero-filled unless vm_load() put content there.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include "arch/arch.h"
+#include "lib/spinlock.h"
+#include "mm/pgtable.h"
+#include "vmm/exit.h"
+#include "vmm/hypercall.h"
+
+/* Errors (negative, as the engine's callers expect). */
+#define VM_ERR_NOMEM	   (-12)
+#define VM_ERR_INVAL	   (-22)
+#define VM_ERR_UNSUPPORTED (-95)
+#define VM_ERR_GUEST	   (-5) /* the guest did something the VMM cannot handle: VM stopped */
+
+#define VM_MAX_SLOTS	    4
+#define VM_DEFAULT_GPA_BITS 40
+
+struct vm_slot {
+	u64 gpa, size;	      /* guest-physical range; 2 MiB aligned */
+	unsigned block_order; /* pmm order of each backing block: ORDER_1G or ORDER_2M */
+	u64 nr_blocks;
+	paddr_t *blocks; /* host address of each block, in order (pages from pmm) */
+	u64 *present;	 /* one bit per 4K page: filled (zeroed or loaded) */
+	unsigned blocks_order, present_order; /* pmm orders of the two arrays */
+	/* Fill-then-map of a page is one step: two faults on one page never both fill it. */
+	struct spinlock lock;
+};
+
+struct vm_stats {
+	u64 exits[VM_EXIT_REASONS];
+	u64 stage2_faults; /* faults resolved by mapping a page */
+	u64 maps;	   /* 4K pages mapped into stage 2 */
+	u64 pages_zeroed;  /* pages filled with zeros on first touch */
+	u64 aborts_injected;
+	u64 hypercalls;
+	u64 bad_hypercalls; /* unknown numbers and bad arguments */
+	u64 pages_discarded;
+};
+
+struct vm {
+	unsigned id; /* for messages: vm<id> */
+	struct pt_format fmt;
+	struct pgtable pt; /* stage 2: guest-physical -> host-physical */
+	struct arch_vm arch;
+	unsigned gpa_bits;
+	struct vm_slot slots[VM_MAX_SLOTS];
+	unsigned nr_slots;
+	struct vm_stats stats;
+	u64 reports[GRANULE_REPORT_KEY_MAX]; /* GRANULE_HC_REPORT values by key */
+};
+
+/* Creates an empty VM with a guest-physical space of gpa_bits (0: VM_DEFAULT_GPA_BITS). */
+int vm_create(struct vm *vm, unsigned gpa_bits);
+/* Unmaps everything, frees tables, backing memory and the identifier. */
+void vm_destroy(struct vm *vm);
+/*
+ * Adds guest RAM at [gpa, gpa + size), 2 MiB aligned, backed by 1 GiB blocks
+ * (2 MiB blocks when no 1 GiB one is free or size is not a multiple of 1 GiB).
+ * Nothing is mapped until the guest touches it.
+ */
+int vm_add_slot(struct vm *vm, u64 gpa, u64 size);
+/* Copies size bytes of image into guest memory at gpa (inside one slot). */
+int vm_load(struct vm *vm, u64 gpa, const void *image, u64 size);
+
+/* The slot holding gpa, or NULL. */
+struct vm_slot *vm_find_slot(struct vm *vm, u64 gpa);
+/* The host kernel address of guest page gpa in slot s. */
+void *vm_slot_page(const struct vm_slot *s, u64 gpa);
+/*
+ * Makes the 4K page at gpa hold its content (zeros on first touch) and
+ * returns its host address; NULL when gpa is in no slot. Maps nothing.
+ */
+void *vm_page_fill(struct vm *vm, u64 gpa);
+/* Fills (first time) and maps the 4K page at gpa of slot s into stage 2; 0 or an engine error. */
+int vm_slot_map_page(struct vm *vm, struct vm_slot *s, u64 gpa);
+/* Whether the page at gpa has been filled; false outside every slot. */
+bool vm_page_present(struct vm *vm, u64 gpa);
+
+/* Stage-2 fault and hypercall handling (vmm/fault.c, vmm/hypercall.c). */
+struct vcpu;
+int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit);
+int vm_handle_hypercall(struct vcpu *v, const struct vm_exit *exit);
+/* Guest memory ranges that a hypercall names: unmaps [gpa, gpa + len) and forgets the content. */
+int vm_discard(struct vm *vm, u64 gpa, u64 len);
+
+#endif
