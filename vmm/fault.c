@@ -51,7 +51,12 @@ int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit)
 	/* Another vCPU (or an earlier exit) may have mapped it since the walk faulted. */
 	if (pt_translate(&vm->pt, f->gpa, &t))
 		return VCPU_RESUME;
-	rc = vm_slot_map_page(vm, s, f->gpa);
+	rc = s->pc ? postcopy_fault(vm, s, f->gpa) : vm_slot_map_page(vm, s, f->gpa);
+	if (rc == VM_ERR_SOURCE) {
+		printf("vm%u: page 0x%llx never arrived from the page source: stopping the VM\n",
+		       vm->id, ALIGN_DOWN(f->gpa, PAGE_SIZE));
+		return rc;
+	}
 	if (rc) {
 		printf("vm%u: mapping gpa 0x%llx failed (engine error %d): out of table memory\n",
 		       vm->id, f->gpa, rc);

@@ -27,6 +27,8 @@ static s64 hc_console_write(struct vm *vm, u64 gpa, u64 len)
 		u64 at = gpa + done, chunk = MIN(len - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
 		const char *page = vm_page_fill(vm, at);
 
+		if (!page)
+			return GRANULE_E_INVAL; /* the page source lost it */
 		/* The guest may have written it with its caches off. */
 		arch_vm_cache_sync((void *)page, PAGE_SIZE, false);
 		printf("%.*s", (int)chunk, page + (at & (PAGE_SIZE - 1)));

@@ -27,6 +27,18 @@
 #define TG_MODE_ABORT 1 /* load from TG_OUTSIDE_GPA: the injected abort exits TG_EXIT_ABORT_OK */
 #define TG_MODE_ZERO  2 /* every word of the touched pages must read 0; exit 0 */
 #define TG_MODE_SPIN  3 /* spins 1/8 s by its virtual counter, touching nothing; exit 0 */
+/*
+ * Postcopy modes (tests/kernel/test_postcopy.c): the content of RAM is the page
+ * source's, granule_pattern_word(A, seed) at every 8-byte address A (vmm/pattern.h),
+ * except the guest's own first page. Added after the four above, which are unchanged.
+ */
+#define TG_MODE_PATTERN_TOUCH 4 /* reads the touched pages, each word checked; exit 0 */
+#define TG_MODE_PATTERN_ALL   5 /* reads every page after its own, each word checked; exit 0 */
+/* GRANULE_HC_DISCARD of all RAM but the first TG_KEEP_BYTES, reported; exit 0 */
+#define TG_MODE_DISCARD_MOST 6
+
+/* What TG_MODE_DISCARD_MOST keeps: the first 2 MiB (its own page in one 2M region). */
+#define TG_KEEP_BYTES 0x200000
 
 /* A guest-physical address outside every slot the test creates (4 GiB), inside the IPA space. */
 #define TG_OUTSIDE_GPA 0x100000000

@@ -59,6 +59,7 @@ static void slot_free_blocks(struct vm_slot *s)
 
 static void slot_free(struct vm_slot *s)
 {
+	slot_postcopy_free(s);
 	if (s->blocks) {
 		slot_free_blocks(s);
 		pmm_free(virt_to_phys(s->blocks), s->blocks_order);
@@ -203,6 +204,9 @@ void *vm_page_fill(struct vm *vm, u64 gpa)
 
 	if (!s)
 		return NULL;
+	/* In postcopy, an absent page comes from the source, not as zeros. */
+	if (s->pc)
+		return postcopy_page_fill(vm, s, gpa);
 	spin_lock(&s->lock);
 	page = slot_page_fill_locked(vm, s, gpa);
 	spin_unlock(&s->lock);
@@ -235,7 +239,8 @@ int vm_load(struct vm *vm, u64 gpa, const void *image, u64 size)
 	struct vm_slot *s = vm_find_slot(vm, gpa);
 	const u8 *src = image;
 
-	if (!s || size > s->size - (gpa - s->gpa))
+	/* Loading is done before postcopy starts: afterwards the source owns the content. */
+	if (!s || s->pc || size > s->size - (gpa - s->gpa))
 		return VM_ERR_INVAL;
 	spin_lock(&s->lock);
 	for (u64 done = 0; done < size;) {
@@ -258,6 +263,8 @@ int vm_discard(struct vm *vm, u64 gpa, u64 len)
 
 	if (!s || len > s->size - (gpa - s->gpa))
 		return VM_ERR_INVAL;
+	if (s->pc)
+		return postcopy_discard(vm, s, gpa, len);
 	spin_lock(&s->lock);
 	/* Unmapped (and invalidated) first: no vCPU may keep using a page marked absent. */
 	rc = pt_unmap(&vm->pt, gpa, len);
@@ -300,6 +307,8 @@ int vm_create(struct vm *vm, unsigned gpa_bits)
 
 void vm_destroy(struct vm *vm)
 {
+	/* The mover uses the tables and the slots: it stops first. */
+	vm_postcopy_stop_mover(vm);
 	/* Tables first (each removal invalidated under the VM's identifier), then the memory. */
 	pt_destroy(&vm->pt);
 	arch_vm_destroy(&vm->arch);

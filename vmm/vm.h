@@ -4,7 +4,9 @@
  * a stage-2 (EPT / NPT) page table built by the engine, and the backend's
  * identifier (VMID / ASID). Memory is demand paged: a slot starts with nothing
  * mapped, and a stage-2 fault maps exactly the 4 KiB page touched (vmm/fault.c),
- * zero-filled unless vm_load() put content there.
+ * zero-filled unless vm_load() put content there. A VM in postcopy
+ * (vm_postcopy_attach(), vmm/postcopy.h) takes absent pages from its page
+ * source instead, maps them at 4K and collapses complete regions to leaves.
  */
 #ifndef VMM_VM_H
 #define VMM_VM_H
@@ -14,12 +16,14 @@
 #include "mm/pgtable.h"
 #include "vmm/exit.h"
 #include "vmm/hypercall.h"
+#include "vmm/postcopy.h"
 
 /* Errors (negative, as the engine's callers expect). */
 #define VM_ERR_NOMEM	   (-12)
 #define VM_ERR_INVAL	   (-22)
 #define VM_ERR_UNSUPPORTED (-95)
-#define VM_ERR_GUEST	   (-5) /* the guest did something the VMM cannot handle: VM stopped */
+#define VM_ERR_GUEST	   (-5)	  /* the guest did something the VMM cannot handle: VM stopped */
+#define VM_ERR_SOURCE	   (-110) /* a page never arrived from the page source: VM stopped */
 
 #define VM_MAX_SLOTS	    4
 #define VM_DEFAULT_GPA_BITS 40
@@ -33,6 +37,7 @@ struct vm_slot {
 	unsigned blocks_order, present_order; /* pmm orders of the two arrays */
 	/* Fill-then-map of a page is one step: two faults on one page never both fill it. */
 	struct spinlock lock;
+	struct slot_postcopy *pc; /* postcopy state (vmm/postcopy.h), NULL when not migrating */
 };
 
 struct vm_stats {
@@ -56,6 +61,7 @@ struct vm {
 	unsigned nr_slots;
 	struct vm_stats stats;
 	u64 reports[GRANULE_REPORT_KEY_MAX]; /* GRANULE_HC_REPORT values by key */
+	struct vm_postcopy pc;		     /* postcopy demand paging (vmm/postcopy.h) */
 };
 
 /* Creates an empty VM with a guest-physical space of gpa_bits (0: VM_DEFAULT_GPA_BITS). */

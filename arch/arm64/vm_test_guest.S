@@ -37,6 +37,12 @@ arm64_test_guest_start:
 	b.eq	mode_zero
 	cmp	x3, #TG_MODE_SPIN
 	b.eq	mode_spin
+	cmp	x3, #TG_MODE_PATTERN_TOUCH
+	b.eq	mode_pattern_touch
+	cmp	x3, #TG_MODE_PATTERN_ALL
+	b.eq	mode_pattern_all
+	cmp	x3, #TG_MODE_DISCARD_MOST
+	b.eq	mode_discard_most
 	mov	x1, #TG_EXIT_BAD_MODE
 	b	exit
 
@@ -107,6 +113,36 @@ not_zero:
 	mov	x1, #TG_EXIT_NOT_ZERO
 	b	exit
 
+/*
+ * The page source's pattern (vmm/pattern.h): the word at A is splitmix64's
+ * finalizer of A ^ (seed * golden). pattern_setup keeps seed * golden in x25
+ * and the two multipliers in x12, x13 for check_pattern_page.
+ */
+pattern_setup:
+	ldr	x9, =0x9e3779b97f4a7c15
+	mul	x25, x21, x9
+	ldr	x12, =0xbf58476d1ce4e5b9
+	ldr	x13, =0x94d049bb133111eb
+	ret
+
+/* x0 = page: every word must be the pattern's (the MMU is off: address = guest-physical). */
+check_pattern_page:
+	add	x9, x0, #4096
+1:	eor	x11, x0, x25
+	eor	x11, x11, x11, lsr #30
+	mul	x11, x11, x12
+	eor	x11, x11, x11, lsr #27
+	mul	x11, x11, x13
+	eor	x11, x11, x11, lsr #31
+	ldr	x10, [x0], #8
+	cmp	x10, x11
+	b.ne	mismatch
+	cmp	x0, x9
+	b.lo	1b
+	ret
+	.balign	8
+	.ltorg
+
 /* x0 = call, x1..x2 = arguments; returns the result in x0 (clobbers nothing else). */
 .macro hypercall nr, a1=xzr, a2=xzr
 	mov	x0, #\nr
@@ -170,6 +206,40 @@ mode_touch:
 mode_zero:
 	adr	x22, zero_page
 	bl	for_each_page
+	mov	x1, #TG_EXIT_OK
+	b	exit
+
+mode_pattern_touch:
+	bl	pattern_setup
+	adr	x22, check_pattern_page
+	bl	for_each_page
+	mov	x1, #TG_EXIT_OK
+	b	exit
+
+mode_pattern_all:
+	bl	pattern_setup
+	add	x23, x19, #4096
+	add	x24, x19, x20
+1:	mov	x0, x23
+	bl	check_pattern_page
+	add	x23, x23, #4096
+	cmp	x23, x24
+	b.lo	1b
+	sub	x11, x20, #4096
+	mov	x10, #GRANULE_REPORT_BYTES_VERIFIED
+	hypercall GRANULE_HC_REPORT, x10, x11
+	mov	x1, #TG_EXIT_OK
+	b	exit
+
+mode_discard_most:
+	mov	x9, #TG_KEEP_BYTES
+	add	x10, x19, x9
+	sub	x11, x20, x9
+	mov	x24, x11
+	hypercall GRANULE_HC_DISCARD, x10, x11
+	expect_result 0, TG_EXIT_DISCARD
+	mov	x10, #GRANULE_REPORT_BYTES_DISCARD
+	hypercall GRANULE_HC_REPORT, x10, x24
 	mov	x1, #TG_EXIT_OK
 	b	exit
 

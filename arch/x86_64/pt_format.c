@@ -57,8 +57,8 @@ static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
 			[2] = { 0, PTE_XD },                                            \
 			[3] = { PTE_US, 0 },                                            \
 			[4] = { PTE_G, 0 },                                             \
-			[5] = { PTE_A, 0 },                                             \
-			[6] = { PTE_D, 0 },                                             \
+			[5] = { 0, 0 }, /* Accessed: preset in every leaf */            \
+			[6] = { 0, 0 }, /* Dirty: preset in every leaf */               \
 			[7] = { PTE_SW0, 0 },                                           \
 			[8] = { PTE_SW1, 0 },                                           \
 		},                                                                      \
@@ -72,14 +72,24 @@ static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
 	}
 /* clang-format on */
 
-const struct pt_format x86_64_4level_format = X86_PAGING_FORMAT(4, 48, "x86-64 4-level", PTE_P);
-const struct pt_format x86_64_5level_format = X86_PAGING_FORMAT(5, 57, "x86-64 5-level", PTE_P);
+/*
+ * Accessed and Dirty are preset in every leaf (as Linux does for kernel
+ * mappings): the CPU never needs a locked update of a leaf it uses (SDM Vol.
+ * 3A 4.8), and a run of leaves stays uniform for collapse, which the CPU's own
+ * A/D writes would otherwise break.
+ */
+#define X86_LEAF_AD (PTE_A | PTE_D)
+
+const struct pt_format x86_64_4level_format =
+	X86_PAGING_FORMAT(4, 48, "x86-64 4-level", PTE_P | X86_LEAF_AD);
+const struct pt_format x86_64_5level_format =
+	X86_PAGING_FORMAT(5, 57, "x86-64 5-level", PTE_P | X86_LEAF_AD);
 /*
  * AMD NPT uses the long-mode format; every guest access is checked as a user
  * access, so leaves (and tables) carry U=1 (APM Vol. 2, 15.25.5).
  */
 const struct pt_format x86_64_npt_format =
-	X86_PAGING_FORMAT(4, 48, "AMD NPT 4-level", PTE_P | PTE_US);
+	X86_PAGING_FORMAT(4, 48, "AMD NPT 4-level", PTE_P | PTE_US | X86_LEAF_AD);
 
 /* ---- Intel EPT (SDM Vol. 3C, 29.3.2, tables 29-1 to 29-6) ---- */
 

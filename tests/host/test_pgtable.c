@@ -77,16 +77,17 @@ static void test_x86_encoding(void)
 {
 	const struct pt_format *f = &x86_64_4level_format;
 
-	/* P|RW, XD bit 63 (SDM table 4-20). */
-	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rw, 0), 0x8000000000001003ULL);
+	/* P|RW, A|D preset (bits 5, 6), XD bit 63 (SDM table 4-20). */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rw, 0), 0x8000000000001063ULL);
 	/* 2M page: PS bit 7 (table 4-18). */
-	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x200000), rw, 1), 0x8000000000200083ULL);
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x200000), rw, 1), 0x80000000002000e3ULL);
 	/* UC: PCD|PWT with the power-on PAT. */
-	EXPECT_EQ(pt_encode_leaf(f, pa_init(0xfee00000), dev, 0), 0x80000000fee0001bULL);
-	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rx, 0), 0x0000000000001001ULL);
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0xfee00000), dev, 0), 0x80000000fee0007bULL);
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rx, 0), 0x0000000000001061ULL);
+	EXPECT_EQ(pt_decode_attrs(f, 0x0000000000001061ULL).prot, PT_READ | PT_EXEC);
 	EXPECT_EQ(pt_encode_table(f, pa_init(0x5000)), 0x0000000000005007ULL);
 	EXPECT(pt_entry_is_table(f, 0x5007, 1));
-	EXPECT(!pt_entry_is_table(f, 0x8000000000200083ULL, 1));
+	EXPECT(!pt_entry_is_table(f, 0x80000000002000e3ULL, 1));
 	/* At level 0 bit 7 is PAT, not PS: still a leaf. */
 	EXPECT(!pt_entry_is_table(f, 0x1083, 0));
 	EXPECT_EQ(f->arch_level(0), 1);
@@ -106,7 +107,7 @@ static void test_live_change_rules(void)
 	EXPECT_EQ(a->classify_live(page_ro, other, 0), PT_LIVE_BREAK_BEFORE_MAKE);
 	EXPECT_EQ(a->classify_live(page_rw, device, 0), PT_LIVE_BREAK_BEFORE_MAKE);
 	EXPECT_EQ(a->classify_live(block, table, 1), PT_LIVE_BREAK_BEFORE_MAKE);
-	EXPECT_EQ(x->classify_live(0x8000000000200083ULL, 0x5007, 1),
+	EXPECT_EQ(x->classify_live(0x80000000002000e3ULL, 0x5007, 1),
 		  PT_LIVE_WRITE_THEN_INVALIDATE);
 }
 
@@ -402,9 +403,9 @@ static void test_npt_encoding(void)
 {
 	const struct pt_format *f = &x86_64_npt_format;
 
-	/* P|RW|US, NX for non-executable guest memory. */
-	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rw, 0), 0x8000000000001007ULL);
-	EXPECT_EQ(pt_encode_leaf(f, pa_init(GiB(1)), rw, 2), 0x8000000040000087ULL);
+	/* P|RW|US, A|D preset, NX for non-executable guest memory. */
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(0x1000), rw, 0), 0x8000000000001067ULL);
+	EXPECT_EQ(pt_encode_leaf(f, pa_init(GiB(1)), rw, 2), 0x80000000400000e7ULL);
 }
 
 static void guest_formats_body(const struct pt_format *fmt)
