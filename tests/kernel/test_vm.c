@@ -28,7 +28,7 @@
 #else
 #define SMC_EXITS 1
 #endif
-#define SEED	 0x5eed0f600dULL
+#define SEED 0x5eed0f600dULL
 
 /* Pages the guest touches: its own, then the list of vmm/test_guest.h, ascending. */
 #define MAX_TOUCHED (1 + TG_SEQ_PAGES + TG_STRIDES)
