@@ -27,6 +27,13 @@ struct ktap_suite {
 	static const struct ktap_case sym##_cases[] = {__VA_ARGS__};                               \
 	const struct ktap_suite sym = {                                                            \
 		.name = suite_name, .cases = sym##_cases, .nr_cases = ARRAY_SIZE(sym##_cases)}
+/* A suite that skips, with the reason skip_fn gives, where it cannot run. */
+#define KTAP_SUITE_SKIPPABLE(sym, suite_name, skip_fn, ...)                                        \
+	static const struct ktap_case sym##_cases[] = {__VA_ARGS__};                               \
+	const struct ktap_suite sym = {.name = suite_name,                                         \
+				       .cases = sym##_cases,                                       \
+				       .nr_cases = ARRAY_SIZE(sym##_cases),                        \
+				       .skip = skip_fn}
 #define KTAP_CASE(fn)                                                                              \
 	{                                                                                          \
 #fn, fn                                                                            \

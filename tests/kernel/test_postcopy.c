@@ -18,14 +18,9 @@
 #include "vmm/test_guest.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+#include "tests/kernel/vm_tests.h"
 
-#if defined(ARCH_x86_64)
-#define RAM_BASE GRANULE_GUEST_RAM_BASE_X86_64
-#else
-#define RAM_BASE GRANULE_GUEST_RAM_BASE_ARM64
-#endif
-#define RAM_SIZE GiB(1)
-#define SEED	 0x5eedc0b7ULL
+#define SEED 0x5eedc0b7ULL
 
 /* The modelled link: 20 us per urgent request, 1000 MB/s. */
 #define SOURCE_LATENCY_US 20
@@ -425,12 +420,8 @@ static void test_lost_page_stops_only_its_vm(void)
 
 static bool postcopy_suite_skip(const char **reason)
 {
-	if (!arch_vm_available(reason))
+	if (vm_tests_unavailable(reason))
 		return true;
-	if (!arch_vm_test_guest()) {
-		*reason = "no built-in test guest for this architecture";
-		return true;
-	}
 	if (mover_cpu(mover_cpu(-1)) < 0) {
 		*reason = "needs three CPUs (the vCPU's and two movers')";
 		return true;
@@ -438,22 +429,14 @@ static bool postcopy_suite_skip(const char **reason)
 	return false;
 }
 
-static const struct ktap_case postcopy_cases[] = {
-	KTAP_CASE(test_hgm_full_migration_verified),
-	KTAP_CASE(test_hgm_collapsed_to_one_1g_leaf),
-	KTAP_CASE(test_hgm_discard_most_leaves_few_tables),
-	KTAP_CASE(test_hgm_discarded_pages_come_back_from_source),
-	KTAP_CASE(test_hgm_destroy_returns_memory),
-	KTAP_CASE(test_non_hgm_2m_faults_wait_longer),
-	KTAP_CASE(test_non_hgm_1g_faults_wait_longest),
-	KTAP_CASE(test_discard_during_migration_refetches),
-	KTAP_CASE(test_discard_zero_policy_reads_zeros),
-	KTAP_CASE(test_lost_page_stops_only_its_vm),
-};
-
-const struct ktap_suite suite_postcopy = {
-	.name = "postcopy",
-	.cases = postcopy_cases,
-	.nr_cases = ARRAY_SIZE(postcopy_cases),
-	.skip = postcopy_suite_skip,
-};
+KTAP_SUITE_SKIPPABLE(suite_postcopy, "postcopy", postcopy_suite_skip,
+		     KTAP_CASE(test_hgm_full_migration_verified),
+		     KTAP_CASE(test_hgm_collapsed_to_one_1g_leaf),
+		     KTAP_CASE(test_hgm_discard_most_leaves_few_tables),
+		     KTAP_CASE(test_hgm_discarded_pages_come_back_from_source),
+		     KTAP_CASE(test_hgm_destroy_returns_memory),
+		     KTAP_CASE(test_non_hgm_2m_faults_wait_longer),
+		     KTAP_CASE(test_non_hgm_1g_faults_wait_longest),
+		     KTAP_CASE(test_discard_during_migration_refetches),
+		     KTAP_CASE(test_discard_zero_policy_reads_zeros),
+		     KTAP_CASE(test_lost_page_stops_only_its_vm));

@@ -16,13 +16,8 @@
 #include "vmm/test_guest.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+#include "tests/kernel/vm_tests.h"
 
-#if defined(ARCH_x86_64)
-#define RAM_BASE GRANULE_GUEST_RAM_BASE_X86_64
-#else
-#define RAM_BASE GRANULE_GUEST_RAM_BASE_ARM64
-#endif
-#define RAM_SIZE GiB(1)
 /* The TOUCH guest's PSCI_VERSION over SMC: arm64 only, x86 has neither. */
 #if defined(ARCH_x86_64)
 #define SMC_EXITS 0
@@ -350,7 +345,7 @@ static void test_host_interrupt_exits_guest(void)
 	EXPECT_EQ(pmm_free_bytes(), baseline);
 }
 
-static bool vm_suite_skip(const char **reason)
+bool vm_tests_unavailable(const char **reason)
 {
 	if (!arch_vm_available(reason))
 		return true;
@@ -361,21 +356,12 @@ static bool vm_suite_skip(const char **reason)
 	return false;
 }
 
-static const struct ktap_case vm_cases[] = {
-	KTAP_CASE(test_touch_guest_runs_to_exit),
-	KTAP_CASE(test_touched_pages_mapped_4k_with_content),
-	KTAP_CASE(test_untouched_pages_not_mapped),
-	KTAP_CASE(test_tables_only_on_fault_paths),
-	KTAP_CASE(test_exit_counts_and_hypercall_errors),
-	KTAP_CASE(test_destroy_returns_tables_and_memory),
-	KTAP_CASE(test_access_outside_memory_gets_abort),
-	KTAP_CASE(test_two_vms_distinct_vmids_no_shared_data),
-	KTAP_CASE(test_host_interrupt_exits_guest),
-};
-
-const struct ktap_suite suite_vm = {
-	.name = "vm",
-	.cases = vm_cases,
-	.nr_cases = ARRAY_SIZE(vm_cases),
-	.skip = vm_suite_skip,
-};
+KTAP_SUITE_SKIPPABLE(suite_vm, "vm", vm_tests_unavailable, KTAP_CASE(test_touch_guest_runs_to_exit),
+		     KTAP_CASE(test_touched_pages_mapped_4k_with_content),
+		     KTAP_CASE(test_untouched_pages_not_mapped),
+		     KTAP_CASE(test_tables_only_on_fault_paths),
+		     KTAP_CASE(test_exit_counts_and_hypercall_errors),
+		     KTAP_CASE(test_destroy_returns_tables_and_memory),
+		     KTAP_CASE(test_access_outside_memory_gets_abort),
+		     KTAP_CASE(test_two_vms_distinct_vmids_no_shared_data),
+		     KTAP_CASE(test_host_interrupt_exits_guest));
