@@ -4,6 +4,7 @@
 #   make test                  host tests + the boot matrix; ends "N passed, N failed"
 #   make deps                  install everything with apt-get (idempotent)
 #   make debug                 QEMU paused with its gdbstub, and gdb attached
+#   make bench-vmm             the postcopy demo under QEMU -icount: VMM figures
 #   make format                clang-format every source file
 ARCH ?= arm64
 ACCEL ?= tcg
@@ -54,6 +55,7 @@ $(BUILD)/%.S.o: %.S
 include mk/deps.mk
 include mk/host.mk
 include mk/test.mk
+-include mk/bench.mk
 -include mk/uefi.mk
 -include mk/guests.mk
 

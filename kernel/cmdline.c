@@ -44,6 +44,44 @@ static int opt_smp(struct kernel_options *o, char *value)
 	return 0;
 }
 
+static int opt_demo(struct kernel_options *o, char *value)
+{
+	static const char *const names[] = {
+		[DEMO_COMPARE] = "compare", [DEMO_HGM] = "hgm", [DEMO_2M] = "2m", [DEMO_1G] = "1g"};
+
+	o->demo = true;
+	if (!value)
+		return 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(value, names[i])) {
+			o->demo_mode = (enum demo_mode)i;
+			return 0;
+		}
+	}
+	printf("granule: cmdline: demo= takes compare, hgm, 2m or 1g\n");
+	return -1;
+}
+
+/* A size in MiB or GiB (suffix M or G; no suffix: MiB), a multiple of 2 MiB, at most 64 GiB. */
+static int opt_demo_mem(struct kernel_options *o, char *value)
+{
+	size_t len = value ? strlen(value) : 0;
+	u64 n, shift = 20;
+
+	if (len && (value[len - 1] == 'G' || value[len - 1] == 'g'))
+		shift = 30, len--;
+	else if (len && (value[len - 1] == 'M' || value[len - 1] == 'm'))
+		len--;
+	if (!len || !parse_u64(value, len, &n) || n < 1 || n > (GiB(64) >> shift) ||
+	    ((n << shift) & (MiB(2) - 1))) {
+		printf("granule: cmdline: demo_mem= takes a size such as 1G or 512M (2 MiB steps, "
+		       "at most 64G)\n");
+		return -1;
+	}
+	o->demo_mem = n << shift;
+	return 0;
+}
+
 static int opt_flag(bool *flag, char *value)
 {
 	if (value)
@@ -59,7 +97,9 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	if (!strcmp(key, "smp"))
 		return opt_smp(o, value);
 	if (!strcmp(key, "demo"))
-		return opt_flag(&o->demo, value);
+		return opt_demo(o, value);
+	if (!strcmp(key, "demo_mem"))
+		return opt_demo_mem(o, value);
 	if (!strcmp(key, "semihosting"))
 		return opt_flag(&o->semihosting, value);
 	if (!strcmp(key, "quiet"))
@@ -67,7 +107,8 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	/* Boot loaders prepend these; they are not ours to interpret. */
 	if (!strcmp(key, "BOOT_IMAGE") || !strcmp(key, "--"))
 		return 0;
-	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo semihosting quiet)\n",
+	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo[=MODE] demo_mem= "
+	       "semihosting quiet)\n",
 	       key);
 	return -2;
 }

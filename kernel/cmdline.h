@@ -15,6 +15,15 @@ struct kernel_options {
 	unsigned nr_suites;
 	/* demo: run the demo (the default when no test= is given). */
 	bool demo;
+	/* demo=compare|hgm|2m|1g: which postcopy modes the demo runs (kernel/demo.c). */
+	enum demo_mode {
+		DEMO_COMPARE, /* HGM, then 2M and 1G for comparison (the default) */
+		DEMO_HGM,
+		DEMO_2M,
+		DEMO_1G,
+	} demo_mode;
+	/* demo_mem=SIZE[M|G]: the demo VM's RAM (default 1G); a multiple of 2 MiB. */
+	u64 demo_mem;
 	/* smp=N: start at most N CPUs (1 = boot CPU only). */
 	unsigned max_cpus;
 	/* semihosting: end the run through Arm semihosting (emulators only). */

@@ -3,6 +3,7 @@
 #include "arch/arch.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
+#include "kernel/demo.h"
 #include "kernel/panic.h"
 #include "kernel/smp.h"
 #include "kernel/stack.h"
@@ -23,10 +24,7 @@ static const char *const protocol_names[] = {
 	[BOOT_MULTIBOOT2] = "Multiboot2",
 };
 
-/*
- * The default run until the VMM demo exists: what the kernel built for itself.
- * The postcopy/HGM demo replaces this when vmm/ lands (issue 4).
- */
+/* The default run where no VM can run (EL1, no SVM): what the kernel built for itself. */
 static void demo_boot_report(void)
 {
 	const struct pgtable *pt = kmap_pgtable();
@@ -52,6 +50,8 @@ static void check_boot_info(struct boot_info *bi)
 
 __noreturn void kernel_main(struct boot_info *bi)
 {
+	int status;
+
 	arch_early_init(bi);
 	printf("granule: booting via %s at %s%u\n", protocol_names[bi->protocol],
 	       bi->entry_el ? "EL" : "ring ", bi->entry_el);
@@ -70,6 +70,10 @@ __noreturn void kernel_main(struct boot_info *bi)
 
 	if (kopt.run_tests)
 		kernel_exit(kernel_tests_run(&kopt) ? 1 : 0);
-	demo_boot_report();
-	kernel_exit(0);
+	status = demo_run();
+	if (status < 0) {
+		demo_boot_report();
+		status = 0;
+	}
+	kernel_exit(status);
 }

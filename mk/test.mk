@@ -15,10 +15,10 @@ HOST_TEST_CMD := $(MAKE) --no-print-directory -s test-host
 
 ifeq ($(ARCH),arm64)
 RUN_KERNEL := $(BUILD)/Image
-RUN_QEMU_ARGS := --smp 4 --mem 2G --cpu max
+RUN_QEMU_ARGS := --smp 4 --mem 3G --cpu max
 else
 RUN_KERNEL := $(BUILD)/granule.elf
-RUN_QEMU_ARGS := --smp 4 --mem 2G --cpu max,+svm,+npt
+RUN_QEMU_ARGS := --smp 4 --mem 3G --cpu max,+svm,+npt
 endif
 CMDLINE ?= demo
 DEBUG_TIMEOUT ?= 3600

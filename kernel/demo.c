@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The default run (`make run`): postcopy demand paging with high-granularity
+ * mapping (vmm/postcopy.h) on the built-in test guest (vmm/test_guest.h).
+ *
+ * One VM whose RAM (1 GiB by default) is backed by one 1 GiB host block
+ * arrives from a modelled migration stream while its vCPU, on the boot CPU,
+ * reads and checks every byte; a mover on another CPU streams the rest and a
+ * third CPU draws the progress bar. Then the tables are shown collapsed, the
+ * guest discards almost everything and the VM reports. The same workload then
+ * runs with 2M faults (a fault waits for its whole 2M region) and a table
+ * compares the two (demo=hgm|2m|1g runs one mode alone). Two quiet phases with
+ * one busy CPU follow: the fault latency of each unit (4K, 2M, 1G) for the same
+ * source, and one 4K fault round trip (exit to resume, page fill excluded),
+ * measured by difference. Under QEMU -icount their ticks count instructions
+ * (scripts/bench-vmm.py, docs/benchmarks.md).
+ */
+#include "kernel/demo.h"
+#include "arch/arch.h"
+#include "kernel/cmdline.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
+#include "lib/printf.h"
+#include "mm/pmm.h"
+#include "vmm/pattern.h"
+#include "vmm/test_guest.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+#include "tests/kernel/vm_tests.h"
+
+#define DEMO_SEED 0x5eedc0b7ULL
+/* The tests' link model (docs/postcopy.md): 20 us per urgent request, 1000 MB/s. */
+#define DEMO_LATENCY_US	 20
+#define DEMO_MBYTES_S	 1000
+#define DEMO_BAR_WIDTH	 40
+#define DEMO_RT_MEM	 MiB(64)
+#define DEMO_FILL_PAGES	 64
+#define DEMO_TIMEOUT_SEC 600
+
+/* What one mode's run leaves for the comparison table. */
+struct demo_result {
+	bool ran, ok;
+	u64 faults, p50, p99, max, mean;
+	u64 urgent, urgent_p50; /* faults that sent the source a request */
+	u64 splits[2], collapses[2];
+	u64 tables_allocated, tables_freed;
+	u64 pt_bytes_now, pt_bytes_peak;
+	int leaf_level; /* of the first page once migrated: 2 = 1G leaf, 1 = 2M, 0 = 4K */
+};
+
+/* The progress bar's state, shared with the CPU that draws it. */
+struct progress {
+	struct vm *vm;
+	u64 total;	/* pages to arrive */
+	u32 stop, done; /* set by the boot CPU / by the drawer when it returns */
+};
+
+static struct vm demo_vm;
+static struct vcpu demo_vcpu;
+static struct progress demo_progress;
+
+static const char *const unit_label[] = {
+	[POSTCOPY_UNIT_4K] = "HGM",
+	[POSTCOPY_UNIT_2M] = "2M",
+	[POSTCOPY_UNIT_1G] = "1G",
+};
+
+/* An online CPU other than this one and avoid, highest first; -1 when there is none. */
+static int spare_cpu(int avoid)
+{
+	for (unsigned i = nr_cpus; i-- > 0;)
+		if (i != this_cpu_id() && (int)i != avoid &&
+		    __atomic_load_n(&percpu[i].online, __ATOMIC_ACQUIRE))
+			return (int)i;
+	return -1;
+}
+
+static u64 load64(const u64 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void print_bar(const struct progress *p, unsigned tenths, u64 arrived)
+{
+	char bar[DEMO_BAR_WIDTH + 1];
+	unsigned fill = tenths * DEMO_BAR_WIDTH / 10;
+
+	for (unsigned i = 0; i < DEMO_BAR_WIDTH; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[DEMO_BAR_WIDTH] = '\0';
+	printf("demo: [%s] %3u%%  %llu/%llu pages (streamed %llu, faults %llu)\n", bar, tenths * 10,
+	       arrived, p->total, load64(&p->vm->pc.stats.pages_streamed),
+	       load64(&p->vm->pc.stats.faults));
+}
+
+/*
+ * Runs on a spare CPU (a cross-call: interrupts masked there) while the vCPU
+ * runs on the boot CPU: one line per 10% of the pages arrived. Polling the
+ * counters costs the measured CPUs nothing but shared cache lines.
+ */
+static void progress_main(void *arg)
+{
+	struct progress *p = arg;
+	unsigned next = 1;
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) && next <= 10) {
+		u64 arrived = load64(&p->vm->pc.stats.pages_arrived);
+
+		if (arrived > p->total)
+			arrived = p->total;
+		for (; next <= 10 && arrived * 10 >= p->total * next; next++)
+			print_bar(p, next, arrived);
+		arch_cpu_relax();
+	}
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+}
+
+static void progress_start(struct progress *p, struct vm *vm, int cpu)
+{
+	p->vm = vm;
+	p->total = vm->slots[0].size / PAGE_SIZE - 1; /* the guest's own page is loaded */
+	p->stop = 0;
+	p->done = 1;
+	if (cpu < 0) {
+		printf("demo: no third CPU for the progress bar: figures at the end only\n");
+		return;
+	}
+	p->done = 0;
+	if (smp_call((unsigned)cpu, progress_main, p, false))
+		p->done = 1;
+}
+
+static void progress_stop(struct progress *p)
+{
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
+		arch_cpu_relax();
+}
+
+static struct postcopy_config demo_config(enum postcopy_unit unit, u64 latency_us, u64 mbytes_s)
+{
+	return (struct postcopy_config){
+		.source = source_pattern(DEMO_SEED, latency_us, mbytes_s),
+		.unit = unit,
+		.policy = POSTCOPY_SEQUENTIAL,
+	};
+}
+
+/* A VM whose first page holds the guest and whose other pages are at the source. */
+static int demo_prepare(struct vm *vm, u64 mem, const struct postcopy_config *cfg)
+{
+	const struct arch_test_guest *image = arch_vm_test_guest();
+	int rc = vm_create(vm, 0);
+
+	if (rc)
+		return rc;
+	rc = vm_add_slot(vm, RAM_BASE, mem);
+	if (!rc)
+		rc = vm_load(vm, RAM_BASE, image->image, image->size);
+	if (!rc)
+		rc = vm_postcopy_attach(vm, cfg);
+	if (rc)
+		vm_destroy(vm);
+	return rc;
+}
+
+/* Runs a fresh vCPU of vm in mode; *ticks gets the time inside vcpu_run(). */
+static int demo_guest(struct vm *vm, unsigned id, u64 mode, u64 *ticks)
+{
+	u64 args[4] = {0, vm->slots[0].size, DEMO_SEED, mode};
+	u64 start;
+	int rc = vcpu_create(&demo_vcpu, vm, id, RAM_BASE, args);
+
+	if (rc) {
+		printf("demo: vcpu_create failed (%d)\n", rc);
+		return rc;
+	}
+	start = arch_counter_read();
+	rc = vcpu_run(&demo_vcpu);
+	if (ticks)
+		*ticks = arch_counter_read() - start;
+	if (!rc && demo_vcpu.exit_status != TG_EXIT_OK) {
+		printf("demo: guest exit status %llu (vmm/test_guest.h TG_EXIT_*)\n",
+		       demo_vcpu.exit_status);
+		rc = VM_ERR_GUEST;
+	}
+	vcpu_destroy(&demo_vcpu);
+	return rc;
+}
+
+static int leaf_level(struct vm *vm, u64 gpa)
+{
+	struct pt_translation t;
+
+	return pt_translate(&vm->pt, gpa, &t) ? (int)t.level : -1;
+}
+
+static const char *level_name(int level)
+{
+	static const char *const names[] = {"4K leaf", "2M leaf", "1G leaf"};
+
+	return level >= 0 && level <= 2 ? names[level] : "nothing";
+}
+
+static void record_faults(struct demo_result *r, const struct vm *vm)
+{
+	const struct latency_hist *h = &vm->pc.stats.latency;
+
+	r->faults = vm->pc.stats.faults;
+	r->p50 = postcopy_latency_percentile(h, 50);
+	r->p99 = postcopy_latency_percentile(h, 99);
+	r->max = h->max;
+	r->urgent = vm->pc.stats.urgent_latency.count;
+	r->urgent_p50 = postcopy_latency_percentile(&vm->pc.stats.urgent_latency, 50);
+}
+
+static void record_tables(struct demo_result *r, const struct vm *vm)
+{
+	const struct postcopy_stats *st = &vm->pc.stats;
+
+	for (unsigned i = 0; i < 2; i++) {
+		r->splits[i] = st->splits[i];
+		r->collapses[i] = st->collapses[i];
+	}
+	r->tables_allocated = st->tables_allocated;
+	r->tables_freed = st->tables_freed;
+	r->pt_bytes_now = vm->pt.tables * PAGE_SIZE;
+	r->pt_bytes_peak = vm->pt.tables_peak * PAGE_SIZE;
+}
+
+/* Migration: the guest checks every byte while the mover streams and the bar advances. */
+static int demo_migrate(struct vm *vm, struct demo_result *r)
+{
+	int mover = spare_cpu(-1), rc;
+	u64 ticks;
+
+	rc = vm_postcopy_start_mover(vm, (unsigned)mover);
+	if (rc) {
+		printf("demo: the mover did not start on CPU %d (%d)\n", mover, rc);
+		return rc;
+	}
+	printf("demo: mover on CPU %d, vCPU on CPU %u: the guest reads every page\n", mover,
+	       this_cpu_id());
+	progress_start(&demo_progress, vm, spare_cpu(mover));
+	rc = demo_guest(vm, 0, TG_MODE_PATTERN_ALL, &ticks);
+	if (!vm_postcopy_wait_mover(vm, DEMO_TIMEOUT_SEC * arch_counter_freq()))
+		vm_postcopy_stop_mover(vm);
+	progress_stop(&demo_progress);
+	if (rc)
+		return rc;
+	record_faults(r, vm);
+	r->leaf_level = leaf_level(vm, RAM_BASE);
+	printf("demo: guest verified %llu bytes in %llu ticks; first page now mapped by a %s, "
+	       "%llu page tables (peak %llu)\n",
+	       vm->reports[GRANULE_REPORT_BYTES_VERIFIED], ticks, level_name(r->leaf_level),
+	       vm->pt.tables, vm->pt.tables_peak);
+	return vm->pc.mover_error;
+}
+
+/* The same workload in one fault unit: migrate, collapse, discard, report. */
+static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r)
+{
+	struct postcopy_config cfg = demo_config(unit, DEMO_LATENCY_US, DEMO_MBYTES_S);
+	u64 baseline = pmm_free_bytes();
+	int rc;
+
+	printf("demo: ==== %s: %llu MiB guest, faults wait for %s ====\n", unit_label[unit],
+	       mem >> 20, unit == POSTCOPY_UNIT_4K ? "their 4K page" : unit_label[unit]);
+	rc = demo_prepare(&demo_vm, mem, &cfg);
+	if (rc) {
+		printf("demo: VM setup failed (%d)\n", rc);
+		return rc;
+	}
+	printf("demo: slot backed by %llu host %s block(s)\n", demo_vm.slots[0].nr_blocks,
+	       demo_vm.slots[0].block_order == ORDER_1G ? "1 GiB" : "2 MiB");
+	r->ran = true;
+	rc = demo_migrate(&demo_vm, r);
+	if (!rc) {
+		rc = demo_guest(&demo_vm, 1, TG_MODE_DISCARD_MOST, NULL);
+		printf("demo: guest discarded %llu of %llu MiB: page-table bytes %llu, peak %llu\n",
+		       demo_vm.reports[GRANULE_REPORT_BYTES_DISCARD] >> 20, mem >> 20,
+		       demo_vm.pt.tables * PAGE_SIZE, demo_vm.pt.tables_peak * PAGE_SIZE);
+	}
+	record_tables(r, &demo_vm);
+	vm_report(&demo_vm);
+	vm_destroy(&demo_vm);
+	if (pmm_free_bytes() != baseline)
+		printf("demo: %lld bytes not returned after the VM\n",
+		       (long long)(baseline - pmm_free_bytes()));
+	r->ok = !rc;
+	return rc;
+}
+
+/* Ticks to fill n pages with the source's pattern: the page copy a fault pays. */
+static u64 fill_ticks(struct vm *vm, unsigned n)
+{
+	void *page = vm_slot_page(&vm->slots[0], RAM_BASE + PAGE_SIZE);
+	u64 start = arch_counter_read();
+
+	for (unsigned i = 0; i < n; i++)
+		granule_pattern_fill(page, RAM_BASE + PAGE_SIZE, PAGE_SIZE, DEMO_SEED);
+	return arch_counter_read() - start;
+}
+
+/* Prints x / d with three decimals. */
+static void print_milli(const char *what, u64 x, u64 d)
+{
+	u64 m = d ? x * 1000 / d : 0;
+
+	printf("%s%llu.%03llu", what, m / 1000, m % 1000);
+}
+
+/*
+ * One 4K fault round trip, exit to resume, page fill excluded: the guest
+ * reads every page of a small VM twice, first with every page at a source
+ * that costs nothing (no latency, no bandwidth charge, no mover), then with
+ * everything mapped. The difference is the faults' cost (collapses
+ * included, amortized); the pattern fill, timed alone, is taken off.
+ */
+static int demo_round_trip(void)
+{
+	struct postcopy_config cfg = demo_config(POSTCOPY_UNIT_4K, 0, 0);
+	u64 cold, warm, faults, fill, total, handler;
+	int rc = demo_prepare(&demo_vm, DEMO_RT_MEM, &cfg);
+
+	if (rc)
+		return rc;
+	rc = demo_guest(&demo_vm, 0, TG_MODE_PATTERN_ALL, &cold);
+	if (!rc)
+		rc = demo_guest(&demo_vm, 1, TG_MODE_PATTERN_ALL, &warm);
+	faults = demo_vm.pc.stats.faults;
+	handler = demo_vm.pc.stats.latency.sum;
+	if (!rc && faults && cold > warm) {
+		fill = fill_ticks(&demo_vm, DEMO_FILL_PAGES) * faults / DEMO_FILL_PAGES;
+		total = cold - warm > fill ? cold - warm - fill : 0;
+		printf("demo: round trip: %llu faults, cold run %llu ticks, warm run %llu, "
+		       "fills %llu",
+		       faults, cold, warm, fill);
+		print_milli("; per fault: ", total, faults);
+		print_milli(" ticks exit to resume, ", handler > fill ? handler - fill : 0, faults);
+		printf(" in the fault handler (%llu ticks/s)\n", arch_counter_freq());
+	}
+	vm_destroy(&demo_vm);
+	return rc;
+}
+
+static void row(const char *name, const struct demo_result *r, unsigned n,
+		u64 (*get)(const struct demo_result *))
+{
+	printf("demo: | %-34s |", name);
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].ran)
+			printf(" %12llu |", get(&r[i]));
+	printf("\n");
+}
+
+#define GETTER(name, expr)                                                                         \
+	static u64 get_##name(const struct demo_result *r)                                         \
+	{                                                                                          \
+		return expr;                                                                       \
+	}
+GETTER(faults, r->faults)
+GETTER(p50, r->p50)
+GETTER(p99, r->p99)
+GETTER(max, r->max)
+GETTER(urgent, r->urgent)
+GETTER(urgent_p50, r->urgent_p50)
+GETTER(split4k, r->splits[0])
+GETTER(split2m, r->splits[1])
+GETTER(coll2m, r->collapses[0])
+GETTER(coll1g, r->collapses[1])
+GETTER(talloc, r->tables_allocated)
+GETTER(tfreed, r->tables_freed)
+GETTER(now, r->pt_bytes_now)
+GETTER(peak, r->pt_bytes_peak)
+GETTER(leaf, (u64)(r->leaf_level < 0 ? 0 : 1ULL << (12 + 9 * r->leaf_level)) >> 10)
+
+static void demo_table(const struct demo_result *r, unsigned n)
+{
+	printf("demo: same guest, same source (%u us per request, %u MB/s), counter ticks at %llu "
+	       "Hz\n",
+	       DEMO_LATENCY_US, DEMO_MBYTES_S, arch_counter_freq());
+	printf("demo: | %-34s |", "figure");
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].ran)
+			printf(" %12s |", unit_label[i]);
+	printf("\ndemo: | ---------------------------------- |");
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].ran)
+			printf(" -----------: |");
+	printf("\n");
+	row("faults", r, n, get_faults);
+	row("fault-to-resume p50 (ticks)", r, n, get_p50);
+	row("fault-to-resume p99 (ticks)", r, n, get_p99);
+	row("fault-to-resume max (ticks)", r, n, get_max);
+	row("faults that sent a request", r, n, get_urgent);
+	row("... their p50 (ticks)", r, n, get_urgent_p50);
+	row("splits 2M->4K", r, n, get_split4k);
+	row("splits 1G->2M", r, n, get_split2m);
+	row("collapses 4K->2M", r, n, get_coll2m);
+	row("collapses 2M->1G", r, n, get_coll1g);
+	row("tables allocated", r, n, get_talloc);
+	row("tables freed", r, n, get_tfreed);
+	row("leaf after migration (KiB)", r, n, get_leaf);
+	row("page-table bytes after discard", r, n, get_now);
+	row("page-table bytes at peak", r, n, get_peak);
+}
+
+static void print_ratio(const char *what, u64 x, u64 y)
+{
+	if (x && y) {
+		print_milli(what, y, x);
+		printf("x");
+	}
+}
+
+/*
+ * Fault-to-resume latency per unit for the same source, each fault a request
+ * of its own: the strided-touch guest (one page in each 1/64 of RAM), no mover.
+ */
+static int demo_latency(u64 mem)
+{
+	static struct demo_result r[3];
+	int status = 0;
+
+	printf("demo: ==== latency: strided touch, no mover, %u us per request, %u MB/s ====\n",
+	       DEMO_LATENCY_US, DEMO_MBYTES_S);
+	for (unsigned u = POSTCOPY_UNIT_4K; u <= POSTCOPY_UNIT_1G; u++) {
+		struct postcopy_config cfg =
+			demo_config((enum postcopy_unit)u, DEMO_LATENCY_US, DEMO_MBYTES_S);
+		int rc = demo_prepare(&demo_vm, mem, &cfg);
+		bool made = !rc;
+
+		if (!rc)
+			rc = demo_guest(&demo_vm, 0, TG_MODE_PATTERN_TOUCH, NULL);
+		if (!rc) {
+			record_faults(&r[u], &demo_vm);
+			r[u].ran = true;
+			r[u].mean = demo_vm.pc.stats.latency.sum / (r[u].faults ? r[u].faults : 1);
+			printf("demo: latency %s: %llu faults, p50 %llu p99 %llu max %llu mean "
+			       "%llu "
+			       "ticks",
+			       unit_label[u], r[u].faults, r[u].p50, r[u].p99, r[u].max, r[u].mean);
+			if (u != POSTCOPY_UNIT_4K) {
+				print_ratio(": p50 ", r[0].p50, r[u].p50);
+				print_ratio(", mean ", r[0].mean, r[u].mean);
+				printf(" HGM's");
+			}
+			printf("\n");
+		} else {
+			printf("demo: latency %s: failed (%d)\n", unit_label[u], rc);
+			status = 1;
+		}
+		if (made)
+			vm_destroy(&demo_vm);
+	}
+	return status;
+}
+
+int demo_run(void)
+{
+	static struct demo_result results[3];
+	const char *reason;
+	u64 mem = kopt.demo_mem ? kopt.demo_mem : GiB(1);
+	int status = 0;
+
+	if (vm_tests_unavailable(&reason)) {
+		printf("demo: no postcopy demo: %s\n", reason);
+		return -1;
+	}
+	if (spare_cpu(-1) < 0) {
+		printf("demo: no postcopy demo: the mover needs a second CPU\n");
+		return -1;
+	}
+	for (unsigned u = POSTCOPY_UNIT_4K; u <= POSTCOPY_UNIT_1G; u++) {
+		bool wanted = kopt.demo_mode == DEMO_HGM + u ||
+			      (kopt.demo_mode == DEMO_COMPARE && u != POSTCOPY_UNIT_1G);
+
+		if (wanted && demo_mode_run((enum postcopy_unit)u, mem, &results[u]))
+			status = 1;
+	}
+	demo_table(results, 3);
+	if (kopt.demo_mode == DEMO_COMPARE && (demo_latency(mem) || demo_round_trip()))
+		status = 1;
+	printf("demo: %s\n", status ? "FAILED" : "done");
+	return status;
+}
