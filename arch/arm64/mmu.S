@@ -26,26 +26,27 @@ arm64_mmu_switch:
 	cmp	x5, #(2 << 2)
 	b.ne	1f
 	mrs	x6, sctlr_el2
-	bic	x6, x6, #1		/* SCTLR_EL2.M = 0 */
+	bic	x6, x6, #1		/* SCTLR_EL2.M = 0: the break */
 	msr	sctlr_el2, x6
-	isb
-	tlbi	alle2
-	dsb	nsh
+	isb				/* later instructions run with the MMU off */
+	tlbi	alle2			/* drop every cached EL2 translation: this CPU only, */
+	dsb	nsh			/* the others start later on these tables; complete it */
 	msr	mair_el2, x1
 	msr	tcr_el2, x2
 	msr	ttbr0_el2, x3
-	isb
-	ic	iallu
-	dsb	nsh
-	isb
-	msr	sctlr_el2, x4
+	isb				/* the new MAIR/TCR/TTBR0 are in effect before the make */
+	ic	iallu			/* no instruction fetched under the old translation */
+	dsb	nsh			/* survives: complete the invalidate, then */
+	isb				/* refetch */
+	msr	sctlr_el2, x4		/* the make: MMU on with granule's tables */
 	isb
 	ret
+	/* The same sequence for the EL1 regime (entered at EL1). */
 1:	mrs	x6, sctlr_el1
-	bic	x6, x6, #1
+	bic	x6, x6, #1		/* SCTLR_EL1.M = 0: the break */
 	msr	sctlr_el1, x6
 	isb
-	tlbi	vmalle1
+	tlbi	vmalle1			/* local: other CPUs join later on these tables */
 	dsb	nsh
 	msr	mair_el1, x1
 	msr	tcr_el1, x2
@@ -54,7 +55,7 @@ arm64_mmu_switch:
 	ic	iallu
 	dsb	nsh
 	isb
-	msr	sctlr_el1, x4
+	msr	sctlr_el1, x4		/* the make */
 	isb
 	ret
 	.size	arm64_mmu_switch, . - arm64_mmu_switch
