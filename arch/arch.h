@@ -86,6 +86,12 @@ void arch_kernel_pt_activate(paddr_t root);
  */
 void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level);
 void arch_kernel_tlb_flush_all(void);
+/*
+ * True when invalidating other CPUs' TLBs interrupts them (x86 shootdown
+ * IPIs): a CPU spinning with interrupts masked then stalls every
+ * invalidation. False where TLBI is broadcast in hardware (arm64).
+ */
+bool arch_tlb_flush_interrupts_cpus(void);
 
 /* ---- Fault probes: the basis of permission tests ---- */
 enum probe_access { PROBE_READ, PROBE_WRITE, PROBE_EXEC };

@@ -65,7 +65,16 @@ enum pt_live_change {
 	PT_LIVE_WRITE_THEN_INVALIDATE,
 	/* Break-before-make: invalid, invalidate, then the new entry. */
 	PT_LIVE_BREAK_BEFORE_MAKE,
+	/*
+	 * FEAT_BBM level 1, for a change of size only: the block-sized side
+	 * first with nT set, invalidate, then the final entry (see arm64's
+	 * pt_format.c for the rule).
+	 */
+	PT_LIVE_NT_BLOCK_FIRST,
 };
+
+/* FEAT_BBM levels: 0 (none), 1 (nT bit), 2 (direct size change). */
+#define PT_BBM_LEVELS 3
 
 struct pt_format {
 	const char *name;
@@ -102,6 +111,13 @@ struct pt_format {
 	 * live table: which sequence the change needs. Pure, host-testable.
 	 */
 	enum pt_live_change (*classify_live)(u64 old, u64 new, unsigned level);
+	/*
+	 * How a change of size alone is sequenced (a block becoming a table of
+	 * the same translations, or the reverse), by the FEAT_BBM level the
+	 * regime may use. nt_bit is the block bit level 1's sequence sets.
+	 */
+	enum pt_live_change resize[PT_BBM_LEVELS];
+	u64 nt_bit;
 };
 
 /* Formats every build knows (arch/<arch>/pt_format.c defines its own arch's). */
@@ -120,5 +136,10 @@ int arm64_s2_format_init(struct pt_format *fmt, unsigned ipa_bits);
 
 /* Makes table stores so far visible to this and other CPUs' table walkers. */
 void arch_pt_publish(void);
+/*
+ * The FEAT_BBM level new page tables may rely on (0-2): the CPUs' level,
+ * capped by the bbm= boot option. 0 where the architecture has no such thing.
+ */
+unsigned arch_pt_bbm_level(void);
 
 #endif

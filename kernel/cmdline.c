@@ -5,7 +5,7 @@
 #include "lib/parse.h"
 #include "lib/string.h"
 
-struct kernel_options kopt = {.max_cpus = MAX_CPUS};
+struct kernel_options kopt = {.max_cpus = MAX_CPUS, .bbm_level = 2};
 
 static int opt_test(struct kernel_options *o, char *value)
 {
@@ -41,6 +41,18 @@ static int opt_smp(struct kernel_options *o, char *value)
 		return -1;
 	}
 	o->max_cpus = (unsigned)n;
+	return 0;
+}
+
+static int opt_bbm(struct kernel_options *o, char *value)
+{
+	u64 n;
+
+	if (!value || !parse_u64(value, strlen(value), &n) || n > 2) {
+		printf("granule: cmdline: bbm= takes a FEAT_BBM level: 0, 1 or 2\n");
+		return -1;
+	}
+	o->bbm_level = (unsigned)n;
 	return 0;
 }
 
@@ -98,6 +110,8 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 		return opt_smp(o, value);
 	if (!strcmp(key, "demo"))
 		return opt_demo(o, value);
+	if (!strcmp(key, "bbm"))
+		return opt_bbm(o, value);
 	if (!strcmp(key, "demo_mem"))
 		return opt_demo_mem(o, value);
 	if (!strcmp(key, "semihosting"))
@@ -108,7 +122,7 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	if (!strcmp(key, "BOOT_IMAGE") || !strcmp(key, "--"))
 		return 0;
 	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo[=MODE] demo_mem= "
-	       "semihosting quiet)\n",
+	       "bbm= semihosting quiet)\n",
 	       key);
 	return -2;
 }

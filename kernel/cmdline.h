@@ -26,6 +26,12 @@ struct kernel_options {
 	u64 demo_mem;
 	/* smp=N: start at most N CPUs (1 = boot CPU only). */
 	unsigned max_cpus;
+	/*
+	 * bbm=0|1|2: the highest FEAT_BBM level page-table changes may rely on
+	 * (default 2: whatever the CPUs have); lower it to study the stricter
+	 * sequences on a CPU that has more.
+	 */
+	unsigned bbm_level;
 	/* semihosting: end the run through Arm semihosting (emulators only). */
 	bool semihosting;
 	/* console=none|serial: silence or keep the serial console. */

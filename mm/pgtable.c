@@ -206,6 +206,16 @@ paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e)
 	return pa_init(e & fmt->oa_mask);
 }
 
+/*
+ * A block's output address is aligned to its size: the low bits of the page
+ * field are not address there (arm64 keeps nT in bit 16 during a FEAT_BBM
+ * level 1 resize, which a lockless reader may see).
+ */
+paddr_t pt_leaf_pa(const struct pt_format *fmt, u64 e, unsigned level)
+{
+	return pa_init(e & fmt->oa_mask & ~(pt_level_size(level) - 1));
+}
+
 struct pt_attrs pt_decode_attrs(const struct pt_format *fmt, u64 e)
 {
 	struct pt_attrs a = {fmt->implied_prot, PT_MEM_NORMAL};
@@ -430,6 +440,22 @@ static pt_always_inline bool fill_empty(struct pgtable *pt, const struct pt_gath
 }
 
 /*
+ * Break-before-make of the valid locked entry e: no CPU may hold the old and
+ * the new translation at once (Arm ARM D8.16.1). hint is the TTL level of
+ * what CPUs may cache for e (~0u: any).
+ */
+static void break_before_make(struct pgtable *pt, struct pt_gather *g, struct pt_entry *e, u64 old,
+			      u64 new, unsigned hint)
+{
+	/* Break: the entry invalid, then invalidated everywhere. */
+	store(pt, e->ptep, e->va, e->level, old, PT_BREAK_MARKER);
+	gather_add_range(g, e->va, pt_level_size(e->level), hint);
+	gather_flush(g);
+	/* Make: only after the invalidation has completed. */
+	store(pt, e->ptep, e->va, e->level, PT_BREAK_MARKER, new);
+}
+
+/*
  * The single place a locked entry changes. Invalid -> valid is fill_empty().
  * Valid -> invalid is queued in the gather. Valid -> valid follows the
  * sequence the regime's rules choose. Returns false only when filling an
@@ -444,12 +470,7 @@ static bool set_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entry *
 	if (!pt_entry_valid(pt->fmt, old))
 		return !is_valid || fill_empty(pt, g, e, old, new);
 	if (is_valid && pt->fmt->classify_live(old, new, e->level) == PT_LIVE_BREAK_BEFORE_MAKE) {
-		/* Break: no CPU may hold both translations at once (Arm ARM D8.16.1). */
-		store(pt, e->ptep, e->va, e->level, old, PT_BREAK_MARKER);
-		gather_add_range(g, e->va, span, e->level);
-		gather_flush(g);
-		/* Make: only after the invalidation has completed everywhere. */
-		store(pt, e->ptep, e->va, e->level, PT_BREAK_MARKER, new);
+		break_before_make(pt, g, e, old, new, ~0u);
 	} else {
 		/* Queued first: it announces the pending invalidation (pt->unflushed). */
 		gather_add_range(g, e->va, span, e->level);
@@ -458,6 +479,35 @@ static bool set_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entry *
 	if (!is_valid)
 		count_add(e->table, -1);
 	return true;
+}
+
+/*
+ * Replaces the valid locked entry e by new where the two differ only in size:
+ * a block and a table of the same translations (a split or a collapse). The
+ * sequence is the format's for the FEAT_BBM level the table may use. The
+ * cached translations may be blocks or pages: no TTL hint.
+ */
+static void resize_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entry *e, u64 new)
+{
+	const struct pt_format *fmt = pt->fmt;
+	u64 old = load_entry(e->ptep), span = pt_level_size(e->level), nt_block;
+
+	switch (fmt->resize[pt->bbm_level]) {
+	case PT_LIVE_BREAK_BEFORE_MAKE: break_before_make(pt, g, e, old, new, ~0u); break;
+	case PT_LIVE_NT_BLOCK_FIRST:
+		/* The block-sized side with nT, so no TLB caches both sizes (D8.16.2). */
+		nt_block = (pt_entry_is_table(fmt, old, e->level) ? new : old) | fmt->nt_bit;
+		gather_add_range(g, e->va, span, ~0u);
+		store(pt, e->ptep, e->va, e->level, old, nt_block);
+		gather_flush(g);
+		/* The other size is out of every TLB now: nT may go without a flush. */
+		store(pt, e->ptep, e->va, e->level, nt_block, new);
+		break;
+	case PT_LIVE_WRITE_THEN_INVALIDATE:
+		gather_add_range(g, e->va, span, ~0u);
+		store(pt, e->ptep, e->va, e->level, old, new);
+		break;
+	}
 }
 
 static void table_unlock(struct page *t)
@@ -544,7 +594,7 @@ static int install_table(struct pt_walk *w, struct pt_entry *e)
 	fill_split(fmt, table_ptr(table), old, e->level);
 	if (PT_COUNT_ENTRIES)
 		pa_to_page(table)->pt_valid = PT_ENTRIES;
-	set_entry(w->pt, &w->gather, e, pt_encode_table(fmt, table));
+	resize_entry(w->pt, &w->gather, e, pt_encode_table(fmt, table));
 	return 0;
 }
 
@@ -1046,9 +1096,9 @@ static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit w
 	/* Full and uniform, and no installer holding a reservation: it dies here. */
 	if (table_is_uniform_run(fmt, entries, e->level) && table_mark_dead(c, PT_ENTRIES)) {
 		first = load_entry(entries);
-		set_entry(w->pt, &w->gather, e,
-			  pt_encode_leaf(fmt, pt_entry_pa(fmt, first), pt_decode_attrs(fmt, first),
-					 e->level));
+		resize_entry(w->pt, &w->gather, e,
+			     pt_encode_leaf(fmt, pt_entry_pa(fmt, first),
+					    pt_decode_attrs(fmt, first), e->level));
 		gather_add_table(&w->gather, child);
 		tables_add(w->pt, -1);
 	}
@@ -1084,7 +1134,7 @@ bool pt_translate(const struct pgtable *pt, u64 va, struct pt_translation *out)
 		if (!pt_entry_is_table(fmt, e, level)) {
 			u64 offset = va & (pt_level_size(level) - 1);
 
-			out->pa = pa_add(pt_entry_pa(fmt, e), offset);
+			out->pa = pa_add(pt_leaf_pa(fmt, e, level), offset);
 			out->attrs = pt_decode_attrs(fmt, e);
 			out->level = level;
 			found = true;
@@ -1181,7 +1231,10 @@ int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_reg
 	/* The break marker must be invalid in every format; the memo key is output address. */
 	BUG_ON(fmt->valid_mask & PT_BREAK_MARKER);
 	BUG_ON((fmt->oa_mask & ATTR_MEMO_KEY) != ATTR_MEMO_KEY);
-	*pt = (struct pgtable){.fmt = fmt, .regime = regime, .reclaim = PT_RECLAIM_IMMEDIATE};
+	*pt = (struct pgtable){.fmt = fmt,
+			       .regime = regime,
+			       .reclaim = PT_RECLAIM_IMMEDIATE,
+			       .bbm_level = (u8)MIN(arch_pt_bbm_level(), PT_BBM_LEVELS - 1)};
 	pt->root = order ? pmm_alloc(order) : table_alloc(pt, root_level(fmt), false);
 	if (order && pa_addr(pt->root)) {
 		/* Concatenated roots: one table (and one count) spread over several pages. */

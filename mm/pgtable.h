@@ -45,6 +45,11 @@ struct pgtable {
 	const struct pt_regime *regime;
 	paddr_t root;
 	enum pt_reclaim reclaim;
+	/*
+	 * The FEAT_BBM level splits and collapses may rely on (format.resize):
+	 * arch_pt_bbm_level() at pt_init(); lower it for a stricter sequence.
+	 */
+	u8 bbm_level;
 	u64 tables;	 /* table pages currently in the tree, root included (atomic) */
 	u64 tables_peak; /* atomic */
 	/*
@@ -108,6 +113,8 @@ u64 pt_encode_table(const struct pt_format *fmt, paddr_t table);
 bool pt_entry_valid(const struct pt_format *fmt, u64 e);
 bool pt_entry_is_table(const struct pt_format *fmt, u64 e, unsigned level);
 paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e);
+/* The output address of the leaf e at level. */
+paddr_t pt_leaf_pa(const struct pt_format *fmt, u64 e, unsigned level);
 struct pt_attrs pt_decode_attrs(const struct pt_format *fmt, u64 e);
 
 #endif

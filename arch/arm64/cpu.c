@@ -4,6 +4,7 @@
 #include "arch/arm64/arm64.h"
 #include "arch/arm64/psci.h"
 #include "arch/arm64/sysreg.h"
+#include "arch/pt_format.h"
 #include "boot/boot_info.h"
 #include "drivers/fdt.h"
 #include "drivers/pl011.h"
@@ -211,6 +212,11 @@ void arch_early_init(struct boot_info *bi)
 		printf("granule: virtualization unavailable (entered at EL1)\n");
 }
 
+unsigned arch_pt_bbm_level(void)
+{
+	return MIN(arm64_features.bbm_level, kopt.bbm_level);
+}
+
 void arch_report_features(void)
 {
 	const struct arm64_features *f = &arm64_features;
@@ -218,7 +224,10 @@ void arch_report_features(void)
 	cmdline_known = true;
 	printf("feature: EL%u%s\n", f->entry_el,
 	       f->entry_el == 2 ? "" : " (virtualization unavailable)");
-	printf("feature: FEAT_BBM level %u\n", f->bbm_level);
+	printf("feature: FEAT_BBM level %u", f->bbm_level);
+	if (kopt.bbm_level < f->bbm_level)
+		printf(" (page tables use level %u: bbm=%u)", kopt.bbm_level, kopt.bbm_level);
+	printf("\n");
 	if (f->pa_bits)
 		printf("feature: PARange %u bits\n", f->pa_bits);
 	else

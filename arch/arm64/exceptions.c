@@ -296,6 +296,32 @@ bool arm64_try_insn_end(void)
 	return try_insn_trapped[this_cpu_id()];
 }
 
+/* ---- TLB conflict aborts: the price of FEAT_BBM level 2 ---- */
+
+#define FSC_TLB_CONFLICT 0x30
+
+/* Per CPU, for the report and the tests; a conflict is not an error. */
+u64 arm64_tlb_conflicts[MAX_CPUS];
+
+/*
+ * A size change written without a break (FEAT_BBM level 2) lets this CPU's
+ * TLB hold a block and a page for one address until the change's broadcast
+ * invalidation completes: the access then raises a TLB conflict abort (Arm ARM
+ * D8.16.2; DFSC/IFSC 0b110000). Dropping this CPU's own EL2 entries and
+ * retrying the access recovers: the next walk finds one size. Needs no lock,
+ * so it is safe whatever the interrupted code held.
+ */
+static bool tlb_conflict_fixup(const struct exception_frame *f)
+{
+	unsigned ec = ESR_EC(f->esr);
+
+	if ((ec != EC_DABT_CUR && ec != EC_IABT_CUR) || (f->esr & 0x3f) != FSC_TLB_CONFLICT)
+		return false;
+	__asm__ volatile("tlbi alle2\n\tdsb nsh\n\tisb" ::: "memory");
+	arm64_tlb_conflicts[this_cpu_id()]++;
+	return true;
+}
+
 /* ---- Dispatch ---- */
 
 /* MPIDR + 1 of the CPU printing a report, 0 when none: the per-CPU pointer may be the problem. */
@@ -326,7 +352,8 @@ void arm64_exception(struct exception_frame *f, u64 kind)
 		arm64_handle_irq(f);
 		return;
 	}
-	if (kind == VEC_CUR_SPX_SYNC && (probe_fixup(f) || try_insn_fixup(f)))
+	if (kind == VEC_CUR_SPX_SYNC &&
+	    (tlb_conflict_fixup(f) || probe_fixup(f) || try_insn_fixup(f)))
 		return;
 	report_and_exit(f, kind);
 }

@@ -179,3 +179,9 @@ void arch_kernel_tlb_flush_all(void)
 	dsb(ish);
 	isb();
 }
+
+/* TLBI ...IS is broadcast to the Inner Shareable domain by hardware (D8.17). */
+bool arch_tlb_flush_interrupts_cpus(void)
+{
+	return false;
+}

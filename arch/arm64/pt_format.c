@@ -15,6 +15,7 @@
 #define DESC_AP_RO	   BIT(7) /* AP[2]: read-only */
 #define DESC_SH_INNER	   (3ULL << 8)
 #define DESC_AF		   BIT(10)
+#define DESC_NT		   BIT(16) /* block descriptors, FEAT_BBM */
 #define DESC_XN		   BIT(54) /* EL2 regime: one execute-never bit */
 #define DESC_SW0	   BIT(55)
 #define DESC_SW1	   BIT(56)
@@ -55,6 +56,28 @@ static enum pt_live_change s1_classify_live(u64 old, u64 new, unsigned level)
 }
 
 /*
+ * A change of block size alone, with every address translated alike before
+ * and after (a block split into a table of the same translations, or the
+ * reverse), by FEAT_BBM level (Arm ARM DDI 0487J.a D8.16.2 "Support levels for
+ * changing block size"; ID_AA64MMFR2_EL1.BBM):
+ *  0: break-before-make, as for any other size change.
+ *  1: the block-sized side carries nT while both sizes may be cached: the old
+ *     block is rewritten with nT (or the new block written with nT), then the
+ *     invalidation, then the final entry. An nT block is never cached in a way
+ *     that conflicts, so no TLB holds both sizes; but a CPU may also treat it
+ *     like an invalid entry and take a Translation fault, so accessors of the
+ *     range must tolerate a transient fault exactly as under a break.
+ *  2: the new entry may be written directly, then invalidated. Until the
+ *     invalidation completes a CPU may raise a TLB conflict abort, which the
+ *     exception handler recovers from by a local invalidation
+ *     (arch/arm64/exceptions.c).
+ */
+#define ARM64_RESIZE                                                                               \
+	.resize = {PT_LIVE_BREAK_BEFORE_MAKE, PT_LIVE_NT_BLOCK_FIRST,                              \
+		   PT_LIVE_WRITE_THEN_INVALIDATE},                                                 \
+	.nt_bit = DESC_NT
+
+/*
  * What stage 1 and stage 2 share: 4K granule, blocks at Arm levels 1 and 2 (1G,
  * 2M), pages at level 3 (D8.3.1), a 48-bit output address, AF set up front (no
  * Access flag faults) and Normal memory inner shareable.
@@ -63,7 +86,8 @@ static enum pt_live_change s1_classify_live(u64 old, u64 new, unsigned level)
 	.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = DESC_OA_48, .valid_mask = DESC_VALID,  \
 	.type_mask = DESC_VALID | DESC_TABLE, .table_type = DESC_VALID | DESC_TABLE,               \
 	.table_bits = DESC_VALID | DESC_TABLE, .page_bits = DESC_VALID | DESC_PAGE,                \
-	.block_bits = DESC_VALID, .leaf_always = DESC_AF | DESC_SH_INNER, .arch_level = arm_level
+	.block_bits = DESC_VALID, .leaf_always = DESC_AF | DESC_SH_INNER, .arch_level = arm_level, \
+	ARM64_RESIZE
 
 const struct pt_format arm64_s1_el2_format = {
 	.name = "arm64 stage-1 EL2 4K/48-bit",

@@ -137,3 +137,9 @@ void arch_kernel_tlb_flush_all(void)
 	local_flush_all();
 	shootdown(flush_all_ipi, NULL);
 }
+
+/* INVLPG is local: other CPUs invalidate in a shootdown IPI (SDM Vol. 3A 4.10.5). */
+bool arch_tlb_flush_interrupts_cpus(void)
+{
+	return true;
+}

@@ -39,6 +39,17 @@ static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
 }
 
 /*
+ * A page-size change alone is written then invalidated as well: a TLB holding
+ * both sizes for one address is harmless when they agree (SDM Vol. 3A
+ * 4.10.2.3, 4.10.4.2); x86 has no FEAT_BBM.
+ */
+#define X86_RESIZE                                                                                 \
+	{                                                                                          \
+		PT_LIVE_WRITE_THEN_INVALIDATE, PT_LIVE_WRITE_THEN_INVALIDATE,                      \
+			PT_LIVE_WRITE_THEN_INVALIDATE                                              \
+	}
+
+/*
  * With the power-on PAT (SDM 11.12.4: PA0 WB, PA1 WT, PA2 UC-, PA3 UC):
  * PWT=PCD=0 selects WB, PCD selects UC-, PWT|PCD selects UC.
  */
@@ -69,6 +80,7 @@ static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
 			[PT_MEM_DEVICE] = PTE_PWT | PTE_PCD,                            \
 		},                                                                      \
 		.arch_level = x86_level, .classify_live = x86_classify_live,            \
+		.resize = X86_RESIZE,                                                   \
 	}
 /* clang-format on */
 
@@ -141,4 +153,5 @@ const struct pt_format x86_64_ept4_format = {
 		},
 	.arch_level = x86_level,
 	.classify_live = x86_classify_live,
+	.resize = X86_RESIZE,
 };

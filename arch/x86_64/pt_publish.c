@@ -10,3 +10,9 @@ void arch_pt_publish(void)
 {
 	__asm__ volatile("" ::: "memory");
 }
+
+/* x86 has no FEAT_BBM: its formats write size changes, then invalidate. */
+unsigned arch_pt_bbm_level(void)
+{
+	return 0;
+}

@@ -170,12 +170,19 @@ static unsigned run_format(const struct pt_format *fmt, const u8 *data, size_t l
 	u64 free0;
 	unsigned step = 0;
 
+	/* The input picks the FEAT_BBM level, so every resize sequence is fuzzed. */
+	unsigned bbm = len ? data[0] % PT_BBM_LEVELS : 0;
+
 	harness_reset_memory();
-	model_reset(0, fmt == &arm64_s1_el2_format);
+	model_reset(bbm, fmt == &arm64_s1_el2_format);
 	free0 = pmm_free_bytes();
 	st.ref = calloc(WIN_PAGES, sizeof(u64));
+	harness_bbm_level = bbm;
 	if (pt_init(&st.pt, fmt, &model_regime))
 		abort();
+	harness_bbm_level = 0;
+	/* A CPU reading every entry as it is written: the worst interleaving. */
+	model_racer_cpu = (int)(bbm % MODEL_CPUS);
 	while (s.pos < s.len && step++ < 64) {
 		apply(&st, &s);
 		/* Simulated CPUs keep using the memory while the tables change. */

@@ -46,6 +46,13 @@ void arch_pt_publish(void)
 {
 }
 
+unsigned harness_bbm_level;
+
+unsigned arch_pt_bbm_level(void)
+{
+	return harness_bbm_level;
+}
+
 /* Called between levels of lockless walks when set (tests/host/stress.c). */
 void (*host_reader_pause)(void);
 

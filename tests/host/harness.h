@@ -19,6 +19,9 @@
  */
 #define HOST_POISON_ENTRY 0x0000dead00000003ULL
 
+/* What arch_pt_bbm_level() returns: the FEAT_BBM level new page tables use (0 by default). */
+extern unsigned harness_bbm_level;
+
 /* (Re)creates the arena and the page allocator over it. */
 void harness_reset_memory(void);
 /* A regime whose invalidations are counted, for the engine tests. */

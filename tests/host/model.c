@@ -46,6 +46,12 @@ static struct pending_break *breaks;
 static size_t nr_breaks, cap_breaks;
 static u64 *shadow;
 static unsigned violations, bbm_level_cfg;
+unsigned model_tlb_conflicts;
+int model_racer_cpu = -1;
+u64 model_racer_faults;
+static const struct pgtable *racer_pt;
+static u64 racer_va;
+static bool racer_pending;
 static bool arm_rules_cfg;
 struct model_stats model_stats;
 
@@ -62,24 +68,58 @@ void model_reset(unsigned bbm_level, bool arm_rules)
 		abort();
 	nr_breaks = 0;
 	violations = 0;
+	model_tlb_conflicts = 0;
+	model_racer_cpu = -1;
+	model_racer_faults = 0;
+	racer_pending = false;
 	bbm_level_cfg = bbm_level;
 	model_stats = (struct model_stats){0};
 }
+
+static void violation(const char *what, u64 va);
 
 static bool overlaps(u64 a, u64 asize, u64 b, u64 bsize)
 {
 	return a < b + bsize && b < a + asize;
 }
 
+/* ---- The racer: a CPU accessing each entry the moment it is written ---- */
+
+static void racer_run(void)
+{
+	if (!racer_pending)
+		return;
+	racer_pending = false;
+	if (!model_touch(racer_pt, (unsigned)model_racer_cpu, racer_va))
+		model_racer_faults++;
+}
+
+/* Called before a store lands: the access happens before the next event. */
+static void racer_arm(const struct pgtable *pt, u64 va)
+{
+	racer_run();
+	if (model_racer_cpu < 0)
+		return;
+	racer_pt = pt;
+	racer_va = va;
+	racer_pending = true;
+}
+
 /* ---- Invalidation: the only way cached state goes away ---- */
 
-static void drop_range(u64 va, u64 size)
+/*
+ * A TTL hint (level, not ~0u) lets a CPU keep leaves of any other level, as
+ * the Arm ARM allows (D8.17.2, "TLB maintenance instructions with a TTL"): the
+ * model does keep them, so a wrong hint shows up as a stale entry.
+ */
+static void drop_range(u64 va, u64 size, unsigned level)
 {
 	for (unsigned c = 0; c < MODEL_CPUS; c++) {
 		for (unsigned i = 0; i < TLB_SLOTS; i++) {
 			struct tlb_entry *t = &cpus[c].tlb[i];
 
-			if (t->valid && overlaps(t->va, pt_level_size(t->level), va, size))
+			if (t->valid && overlaps(t->va, pt_level_size(t->level), va, size) &&
+			    (level == ~0u || level == t->level))
 				t->valid = false;
 		}
 		/* A by-VA invalidation (not leaf-only) also drops cached walks for va. */
@@ -103,14 +143,16 @@ static void drop_range(u64 va, u64 size)
 
 static void model_flush_range(const struct pgtable *pt, u64 va, u64 size, unsigned level)
 {
+	racer_run();
 	model_stats.range_flushes++;
-	drop_range(va, size);
+	drop_range(va, size, level);
 }
 
 static void model_flush_all(const struct pgtable *pt)
 {
+	racer_run();
 	model_stats.full_flushes++;
-	drop_range(0, ~0ULL);
+	drop_range(0, ~0ULL, ~0u);
 }
 
 static void model_publish(const struct pgtable *pt)
@@ -126,7 +168,43 @@ const struct pt_regime model_regime = {
 
 /* ---- Simulated accesses ---- */
 
-void model_touch(const struct pgtable *pt, unsigned cpu, u64 va)
+/*
+ * A TLB holding two sizes for one address: a TLB conflict abort on a real CPU.
+ * Only FEAT_BBM level 2's direct size change may cause one; the abort handler
+ * recovers by invalidating the CPU's own TLB, which the model does too.
+ */
+static bool conflicts(struct model_cpu *m, u64 va, unsigned level)
+{
+	bool hit = false;
+
+	for (unsigned i = 0; i < TLB_SLOTS; i++) {
+		const struct tlb_entry *t = &m->tlb[i];
+
+		if (t->valid && t->level != level &&
+		    overlaps(t->va, pt_level_size(t->level), va, pt_level_size(level)))
+			hit = true;
+	}
+	return hit;
+}
+
+static void cache_leaf(struct model_cpu *m, u64 va, unsigned level, u64 leaf, u64 nt_bit)
+{
+	va = ALIGN_DOWN(va, pt_level_size(level));
+	/* A block with nT is used but never cached (D8.16.2, FEAT_BBM level 1). */
+	if (level && (leaf & nt_bit))
+		return;
+	if (conflicts(m, va, level)) {
+		model_tlb_conflicts++;
+		/* x86 TLBs may hold both sizes harmlessly (SDM Vol. 3A 4.10.2.3). */
+		if (arm_rules_cfg && bbm_level_cfg < 2)
+			violation("TLB conflict: two sizes cached for one address", va);
+		for (unsigned i = 0; i < TLB_SLOTS; i++)
+			m->tlb[i].valid = false;
+	}
+	m->tlb[m->next_tlb++ % TLB_SLOTS] = (struct tlb_entry){true, va, level, leaf};
+}
+
+bool model_touch(const struct pgtable *pt, unsigned cpu, u64 va)
 {
 	struct model_cpu *m = &cpus[cpu];
 	const struct pt_format *fmt = pt->fmt;
@@ -137,11 +215,10 @@ void model_touch(const struct pgtable *pt, unsigned cpu, u64 va)
 		u64 e = ((const u64 *)phys_to_virt(table))[(va >> pt_level_shift(level)) & (n - 1)];
 
 		if (!pt_entry_valid(fmt, e))
-			return;
+			return false;
 		if (!pt_entry_is_table(fmt, e, level)) {
-			m->tlb[m->next_tlb++ % TLB_SLOTS] = (struct tlb_entry){
-				true, ALIGN_DOWN(va, pt_level_size(level)), level, e};
-			return;
+			cache_leaf(m, va, level, e, fmt->nt_bit);
+			return true;
 		}
 		table = pt_entry_pa(fmt, e);
 		m->walk[m->next_walk++ % WALK_SLOTS] =
@@ -177,6 +254,7 @@ unsigned model_stale(const struct pgtable *pt)
 {
 	unsigned stale = 0;
 
+	racer_run();
 	for (unsigned c = 0; c < MODEL_CPUS; c++) {
 		for (unsigned i = 0; i < TLB_SLOTS; i++) {
 			const struct tlb_entry *t = &cpus[c].tlb[i];
@@ -215,17 +293,51 @@ unsigned model_bbm_violations(void)
  * only the size change (level 2 without the nT step). Written from the rule,
  * not shared with the engine's own classification.
  */
+/* The table entry leads to the same translations, leaf for leaf, as block. */
+static bool same_translations(const struct pt_format *fmt, u64 block, u64 table, unsigned level)
+{
+	const u64 *child = phys_to_virt(pt_entry_pa(fmt, table));
+	struct pt_attrs want = pt_decode_attrs(fmt, block);
+
+	for (unsigned i = 0; i < PT_ENTRIES; i++) {
+		struct pt_attrs got = pt_decode_attrs(fmt, child[i]);
+
+		if (!pt_entry_valid(fmt, child[i]) || pt_entry_is_table(fmt, child[i], level - 1) ||
+		    pa_addr(pt_entry_pa(fmt, child[i])) !=
+			    pa_addr(pt_entry_pa(fmt, block)) + i * pt_level_size(level - 1) ||
+		    got.prot != want.prot || got.memtype != want.memtype)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A size change without a break (FEAT_BBM level 1 or 2, D8.16.2): only the
+ * size may change, and level 1 needs the block side marked nT while the other
+ * size may be cached: the write that removes nT is checked by the conflicts
+ * the model TLB sees afterwards.
+ */
+static bool resize_allowed(const struct pt_format *fmt, u64 old, u64 new, unsigned level)
+{
+	bool old_table = pt_entry_is_table(fmt, old, level);
+	u64 block = old_table ? new : old, table = old_table ? old : new;
+
+	if (bbm_level_cfg == 0 || !same_translations(fmt, block & ~fmt->nt_bit, table, level))
+		return false;
+	return bbm_level_cfg >= 2 || ((old | new) & fmt->nt_bit);
+}
+
 static bool needs_break(const struct pt_format *fmt, u64 old, u64 new, unsigned level)
 {
 	bool size_change = pt_entry_is_table(fmt, old, level) != pt_entry_is_table(fmt, new, level);
-	bool same_oa = pa_addr(pt_entry_pa(fmt, old)) == pa_addr(pt_entry_pa(fmt, new));
+	bool same_oa = pa_addr(pt_leaf_pa(fmt, old, level)) == pa_addr(pt_leaf_pa(fmt, new, level));
 	bool same_type = pt_decode_attrs(fmt, old).memtype == pt_decode_attrs(fmt, new).memtype;
 	bool same_shareability = ((old ^ new) & (3ULL << 8)) == 0;
 
 	if (!arm_rules_cfg)
 		return false; /* x86 formats: write then invalidate (SDM 4.10.4) */
 	if (size_change)
-		return bbm_level_cfg < 2;
+		return !resize_allowed(fmt, old, new, level);
 	return !same_oa || !same_type || !same_shareability;
 }
 
@@ -266,6 +378,7 @@ void host_observe_store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned le
 	__atomic_fetch_add(&model_stats.stores, 1, __ATOMIC_RELAXED);
 	if (pt->regime != &model_regime || !shadow)
 		return;
+	racer_arm(pt, va);
 	if (was && is && needs_break(fmt, old, new, level))
 		violation("valid-to-valid change that needs a break written directly", va);
 	if (was && !is)

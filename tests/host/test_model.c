@@ -13,6 +13,14 @@
 static const struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
 static const struct pt_attrs ro = {PT_READ, PT_MEM_NORMAL};
 
+/* Every address of the 1G at VA translates to PA + offset again, in one 1G leaf. */
+static bool maps_whole_gib(const struct pgtable *pt)
+{
+	struct pt_translation t;
+
+	return pt_translate(pt, VA + MiB(5), &t) && t.level == 2 && pa_addr(t.pa) == PA + MiB(5);
+}
+
 static void no_flush(const struct pgtable *pt, u64 va, u64 size, unsigned level)
 {
 }
@@ -81,5 +89,111 @@ static void test_real_rules_pass(void)
 	pt_destroy(&pt);
 }
 
+/* A regime that always hints the 4K level: wrong for blocks. */
+static void page_hint_flush(const struct pgtable *pt, u64 va, u64 size, unsigned level)
+{
+	model_regime.flush_range(pt, va, size, 0);
+}
+
+static void model_flush_all_only(const struct pgtable *pt)
+{
+	model_regime.flush_all(pt);
+}
+
+static const struct pt_regime wrong_ttl_regime = {"wrong TTL hint", page_hint_flush,
+						  model_flush_all_only, no_publish};
+
+/* A TLBI whose TTL hint names the wrong level may leave the entry: the model keeps it. */
+static void test_wrong_ttl_hint_is_caught(void)
+{
+	struct pgtable pt;
+
+	harness_reset_memory();
+	model_reset(0, true);
+	EXPECT_EQ(pt_init(&pt, &arm64_s1_el2_format, &wrong_ttl_regime), 0);
+	/* Two blocks: unmapping one leaves the table, so nothing widens the flush. */
+	EXPECT_EQ(pt_map(&pt, VA, pa_init(PA), MiB(4), rw, 0), 0);
+	model_touch(&pt, 2, VA);
+	EXPECT_EQ(pt_unmap(&pt, VA, MiB(2)), 0);
+	EXPECT(model_stale(&pt) > 0);
+	pt_destroy(&pt);
+}
+
+struct resize_run {
+	unsigned conflicts, violations, stale;
+	u64 racer_faults, flushes;
+};
+
+/*
+ * Splits a live 1G block to 4K and collapses it back with a racing CPU that
+ * accesses every entry the moment it is written and three CPUs that cached
+ * the block before, at FEAT_BBM level bbm, with the sequence the format
+ * chooses (or the one forced into resize[bbm]).
+ */
+static struct resize_run resize_under_race(unsigned bbm, const struct pt_format *fmt)
+{
+	struct resize_run r;
+	struct pgtable pt;
+
+	harness_reset_memory();
+	model_reset(bbm, true);
+	harness_bbm_level = bbm;
+	EXPECT_EQ(pt_init(&pt, fmt, &model_regime), 0);
+	EXPECT_EQ(pt.bbm_level, bbm);
+	EXPECT_EQ(pt_map(&pt, VA, pa_init(PA), GiB(1), rw, 0), 0);
+	for (unsigned c = 0; c < MODEL_CPUS; c++)
+		model_touch(&pt, c, VA + c * MiB(2));
+	model_racer_cpu = 0;
+	EXPECT_EQ(pt_split(&pt, VA, GiB(1), 0), 0);
+	for (unsigned c = 1; c < MODEL_CPUS; c++)
+		model_touch(&pt, c, VA + c * MiB(2) + KiB(4));
+	EXPECT_EQ(pt_collapse(&pt, VA, GiB(1)), 0);
+	EXPECT(maps_whole_gib(&pt));
+	r = (struct resize_run){model_tlb_conflicts, model_bbm_violations(), model_stale(&pt),
+				model_racer_faults,
+				model_stats.range_flushes + model_stats.full_flushes};
+	model_racer_cpu = -1;
+	pt_destroy(&pt);
+	harness_bbm_level = 0;
+	return r;
+}
+
+static void test_resize_sequences_per_bbm_level(void)
+{
+	struct resize_run level[PT_BBM_LEVELS];
+
+	for (unsigned bbm = 0; bbm < PT_BBM_LEVELS; bbm++) {
+		level[bbm] = resize_under_race(bbm, &arm64_s1_el2_format);
+		ktap_diag("FEAT_BBM level %u: %u conflicts, %llu racer faults, %llu flushes", bbm,
+			  level[bbm].conflicts, (unsigned long long)level[bbm].racer_faults,
+			  (unsigned long long)level[bbm].flushes);
+		EXPECT_EQ(level[bbm].violations, 0);
+		EXPECT_EQ(level[bbm].stale, 0);
+	}
+	/* Level 0 breaks: the racer finds holes; 1 and 2 never leave the range unmapped. */
+	EXPECT(level[0].racer_faults > 0);
+	EXPECT_EQ(level[1].racer_faults, 0);
+	EXPECT_EQ(level[2].racer_faults, 0);
+	/* The nT block is never cached beside the other size; level 2 trades aborts for speed. */
+	EXPECT_EQ(level[0].conflicts, 0);
+	EXPECT_EQ(level[1].conflicts, 0);
+	EXPECT(level[2].conflicts > 0);
+	/* Levels 0 and 1 invalidate at each resize; level 2 batches one flush per operation. */
+	EXPECT(level[2].flushes * 100 < level[1].flushes);
+}
+
+/* Level 1 without the nT step: the racer caches both sizes, which the model reports. */
+static void test_resize_without_nt_is_caught(void)
+{
+	struct pt_format direct = arm64_s1_el2_format;
+	struct resize_run r;
+
+	direct.resize[1] = PT_LIVE_WRITE_THEN_INVALIDATE;
+	r = resize_under_race(1, &direct);
+	EXPECT(r.violations > 0);
+}
+
 KTAP_SUITE(suite_host_model, "host-model", KTAP_CASE(test_missing_invalidation_is_caught),
-	   KTAP_CASE(test_skipped_break_is_caught), KTAP_CASE(test_real_rules_pass));
+	   KTAP_CASE(test_skipped_break_is_caught), KTAP_CASE(test_real_rules_pass),
+	   KTAP_CASE(test_wrong_ttl_hint_is_caught), KTAP_CASE(test_resize_sequences_per_bbm_level),
+	   KTAP_CASE(test_resize_without_nt_is_caught));

@@ -109,6 +109,16 @@ static void test_live_change_rules(void)
 	EXPECT_EQ(a->classify_live(block, table, 1), PT_LIVE_BREAK_BEFORE_MAKE);
 	EXPECT_EQ(x->classify_live(0x80000000002000e3ULL, 0x5007, 1),
 		  PT_LIVE_WRITE_THEN_INVALIDATE);
+	/* A size change alone, by FEAT_BBM level (Arm ARM D8.16.2); x86 never breaks. */
+	EXPECT_EQ(a->resize[0], PT_LIVE_BREAK_BEFORE_MAKE);
+	EXPECT_EQ(a->resize[1], PT_LIVE_NT_BLOCK_FIRST);
+	EXPECT_EQ(a->resize[2], PT_LIVE_WRITE_THEN_INVALIDATE);
+	EXPECT_EQ(a->nt_bit, 1ULL << 16);
+	for (unsigned level = 0; level < PT_BBM_LEVELS; level++) {
+		EXPECT_EQ(x->resize[level], PT_LIVE_WRITE_THEN_INVALIDATE);
+		EXPECT_EQ(x86_64_ept4_format.resize[level], PT_LIVE_WRITE_THEN_INVALIDATE);
+		EXPECT_EQ(x86_64_npt_format.resize[level], PT_LIVE_WRITE_THEN_INVALIDATE);
+	}
 }
 
 /* ---- Operations ---- */

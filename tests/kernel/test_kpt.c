@@ -4,6 +4,8 @@
  * back through the engine, and by deliberate accesses that must fault.
  */
 #include "arch/arch.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
 #include "kernel/stack.h"
 #include "lib/ktap.h"
 #include "lib/string.h"
@@ -221,6 +223,112 @@ static void test_direct_map_uses_blocks(void)
 	EXPECT(big >= 1);
 }
 
+/* ---- Resizing a live block under readers on every other CPU ---- */
+
+#define RESIZE_ROUNDS 200
+#define RESIZE_WORDS  (MiB(2) / sizeof(u64))
+
+static struct {
+	bool stop;
+	unsigned running;
+	u64 reads[MAX_CPUS], wrong[MAX_CPUS];
+} resize_readers;
+
+static u64 resize_pattern(u64 i)
+{
+	return i * 0x9e3779b97f4a7c15ULL + 1;
+}
+
+/* Runs on another CPU (IPI context) until told to stop: every word must read right. */
+static void resize_reader(void *arg)
+{
+	const volatile u64 *words = (const volatile u64 *)SCRATCH_VA;
+	unsigned cpu = this_cpu_id();
+	u64 i = cpu * 7919;
+
+	(void)arg;
+	__atomic_fetch_add(&resize_readers.running, 1, __ATOMIC_ACQ_REL);
+	while (!__atomic_load_n(&resize_readers.stop, __ATOMIC_ACQUIRE)) {
+		i = (i + 4099) % RESIZE_WORDS;
+		if (words[i] != resize_pattern(i))
+			resize_readers.wrong[cpu]++;
+		resize_readers.reads[cpu]++;
+	}
+	__atomic_fetch_sub(&resize_readers.running, 1, __ATOMIC_ACQ_REL);
+}
+
+static unsigned start_resize_readers(void)
+{
+	unsigned started = 0;
+
+	resize_readers.stop = false;
+	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++)
+		if (cpu != this_cpu_id() && !smp_call(cpu, resize_reader, NULL, false))
+			started++;
+	while (__atomic_load_n(&resize_readers.running, __ATOMIC_ACQUIRE) < started)
+		arch_cpu_relax();
+	return started;
+}
+
+static void stop_resize_readers(void)
+{
+	__atomic_store_n(&resize_readers.stop, true, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&resize_readers.running, __ATOMIC_ACQUIRE))
+		arch_cpu_relax();
+}
+
+/*
+ * A live 2M block split to 4K and collapsed back, again and again, while the
+ * other CPUs read it: with FEAT_BBM level 1 (nT) or 2 (direct), or x86's
+ * write-then-invalidate, no reader may ever fault or read a wrong word.
+ */
+static void test_resize_under_readers(void)
+{
+	struct pgtable *pt = (struct pgtable *)kmap_pgtable();
+	struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
+	u64 *direct, reads = 0, wrong = 0;
+	struct pt_translation t;
+	unsigned readers;
+	paddr_t pa;
+
+	if (pt->fmt->resize[pt->bbm_level] == PT_LIVE_BREAK_BEFORE_MAKE) {
+		ktap_skip("FEAT_BBM level 0: a split breaks the block, and a reader would take the "
+			  "break's translation fault");
+		return;
+	}
+	if (arch_tlb_flush_interrupts_cpus()) {
+		/* The readers run in IPI context with interrupts masked. */
+		ktap_skip("invalidation interrupts the readers' CPUs, which cannot take the IPI "
+			  "while they read in IPI context");
+		return;
+	}
+	pa = pmm_alloc(ORDER_2M);
+	EXPECT(pa_addr(pa) != 0);
+	if (!pa_addr(pa))
+		return;
+	direct = phys_to_virt(pa);
+	for (u64 i = 0; i < RESIZE_WORDS; i++)
+		direct[i] = resize_pattern(i);
+	EXPECT_EQ(pt_map(pt, SCRATCH_VA, pa, MiB(2), rw, 0), 0);
+	readers = start_resize_readers();
+	for (unsigned round = 0; round < RESIZE_ROUNDS; round++) {
+		EXPECT_EQ(pt_split(pt, SCRATCH_VA, MiB(2), 0), 0);
+		EXPECT_EQ(pt_collapse(pt, SCRATCH_VA, MiB(2)), 0);
+	}
+	stop_resize_readers();
+	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
+		reads += resize_readers.reads[cpu];
+		wrong += resize_readers.wrong[cpu];
+	}
+	ktap_diag("FEAT_BBM level %u, %u rounds: %u readers, %llu reads", pt->bbm_level,
+		  RESIZE_ROUNDS, readers, (unsigned long long)reads);
+	EXPECT_EQ(wrong, 0);
+	EXPECT(readers == 0 || reads > 0);
+	EXPECT(translation(SCRATCH_VA + KiB(12), &t) && t.level == 1);
+	EXPECT_EQ(pt_unmap(pt, SCRATCH_VA, MiB(2)), 0);
+	pmm_free(pa, ORDER_2M);
+}
+
 static void test_dump(void)
 {
 	pt_dump(kmap_pgtable(), (u64)(uintptr_t)__image_start,
@@ -234,4 +342,4 @@ KTAP_SUITE(suite_kpt, "kpt", KTAP_CASE(test_text_read_execute_only),
 	   KTAP_CASE(test_secondary_stack_guard_page), KTAP_CASE(test_direct_map_aliases_ram),
 	   KTAP_CASE(test_null_page_unmapped), KTAP_CASE(test_live_changes_take_effect),
 	   KTAP_CASE(test_range_invalidation), KTAP_CASE(test_direct_map_uses_blocks),
-	   KTAP_CASE(test_dump));
+	   KTAP_CASE(test_resize_under_readers), KTAP_CASE(test_dump));
