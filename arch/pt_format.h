@@ -83,7 +83,14 @@ struct pt_format {
 	/* Concatenated root tables (arm64 stage-2 with a start level skipped): 1 otherwise. */
 	unsigned root_pages;
 	u32 leaf_levels; /* BIT(level) for each level that may hold a leaf */
-	u64 oa_mask;	 /* output-address bits of any descriptor */
+	u64 oa_mask;	 /* output-address bits of any descriptor, in place */
+	/*
+	 * Output-address bits kept elsewhere in the descriptor (arm64 LPA2:
+	 * OA[51:50] in bits [9:8]): the address bits oa_high_mask, shifted right
+	 * by oa_high_shift. 0 in formats that keep the whole address in place.
+	 */
+	u64 oa_high_mask;
+	unsigned oa_high_shift;
 
 	/* An entry is valid iff (e & valid_mask) != 0. */
 	u64 valid_mask;
@@ -122,6 +129,9 @@ struct pt_format {
 
 /* Formats every build knows (arch/<arch>/pt_format.c defines its own arch's). */
 extern const struct pt_format arm64_s1_el2_format;
+/* FEAT_LPA2 (TCR_EL2.DS = 1): 52-bit output addresses; 48-bit VA (4 levels) or 52-bit (5). */
+extern const struct pt_format arm64_s1_el2_lpa2_format;
+extern const struct pt_format arm64_s1_el2_lpa2_va52_format;
 extern const struct pt_format x86_64_4level_format;
 extern const struct pt_format x86_64_5level_format;
 extern const struct pt_format x86_64_ept4_format; /* Intel EPT, 4-level walk */

@@ -140,10 +140,16 @@ static u64 leaf_attr_encoding(const struct pt_format *fmt, struct pt_attrs attrs
 	return fmt->leaf_always | prot_encoding(fmt, attrs.prot) | fmt->memtype_bits[attrs.memtype];
 }
 
+/* The output-address bits of a descriptor for pa (a table's or a leaf's). */
+static u64 encode_oa(const struct pt_format *fmt, paddr_t pa)
+{
+	return (pa_addr(pa) & fmt->oa_mask) |
+	       ((pa_addr(pa) & fmt->oa_high_mask) >> fmt->oa_high_shift);
+}
+
 static u64 encode_leaf(const struct pt_format *fmt, paddr_t pa, u64 attr_bits, unsigned level)
 {
-	return (pa_addr(pa) & fmt->oa_mask) | (level ? fmt->block_bits : fmt->page_bits) |
-	       attr_bits;
+	return encode_oa(fmt, pa) | (level ? fmt->block_bits : fmt->page_bits) | attr_bits;
 }
 
 u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs, unsigned level)
@@ -182,7 +188,7 @@ static u64 leaf_attr_encoding_memo(struct pgtable *pt, struct pt_attrs attrs)
 
 u64 pt_encode_table(const struct pt_format *fmt, paddr_t table)
 {
-	return (pa_addr(table) & fmt->oa_mask) | fmt->table_bits;
+	return encode_oa(fmt, table) | fmt->table_bits;
 }
 
 bool pt_entry_valid(const struct pt_format *fmt, u64 e)
@@ -203,7 +209,7 @@ bool pt_entry_is_table(const struct pt_format *fmt, u64 e, unsigned level)
 
 paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e)
 {
-	return pa_init(e & fmt->oa_mask);
+	return pa_init((e & fmt->oa_mask) | ((e << fmt->oa_high_shift) & fmt->oa_high_mask));
 }
 
 /*
@@ -213,7 +219,7 @@ paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e)
  */
 paddr_t pt_leaf_pa(const struct pt_format *fmt, u64 e, unsigned level)
 {
-	return pa_init(e & fmt->oa_mask & ~(pt_level_size(level) - 1));
+	return pa_init(pa_addr(pt_entry_pa(fmt, e)) & ~(pt_level_size(level) - 1));
 }
 
 struct pt_attrs pt_decode_attrs(const struct pt_format *fmt, u64 e)
@@ -905,11 +911,23 @@ static int map_range(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt
 {
 	struct pt_op op = {.pa = pa, .attrs = attrs, .max_leaf_level = PT_MAX_LEVELS};
 
+	u64 high = pt->fmt->oa_high_mask, window = high & -high, cut;
+
 	if (flags)
 		op.max_leaf_level = flags - 1;
 	if (!IS_ALIGNED(pa_addr(pa), PAGE_SIZE))
 		return -2;
-	op.leaf_template = pt_encode_leaf(pt->fmt, pa_init(0), attrs, 0);
+	/* Runs add addresses to a template: keep each within one value of the high OA bits. */
+	if (unlikely(high && size && ((pa_addr(pa) ^ (pa_addr(pa) + size - 1)) & high))) {
+		int rc;
+
+		cut = ALIGN_UP(pa_addr(pa) + 1, window) - pa_addr(pa);
+		rc = map_range(pt, va, pa, cut, attrs, flags);
+		return rc ? rc : map_range(pt, va + cut, pa_add(pa, cut), size - cut, attrs, flags);
+	}
+	/* template + pa encodes pa: the high bits' encoding replaces their in-place value. */
+	op.leaf_template = pt_encode_leaf(pt->fmt, pa_init(pa_addr(pa) & high), attrs, 0) -
+			   (pa_addr(pa) & high);
 	return walk(pt, &op, va, size, &map_visitor);
 }
 

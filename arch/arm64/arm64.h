@@ -18,6 +18,7 @@ struct arm64_features {
 	bool ttl;	     /* FEAT_TTL */
 	bool vhe;	     /* FEAT_VHE */
 	bool gran4k;	     /* 4K granule at stage 1 */
+	bool lpa2;	     /* FEAT_LPA2 with the 4K granule: 52-bit VA and PA (TCR.DS) */
 };
 extern struct arm64_features arm64_features;
 

@@ -189,6 +189,7 @@ static void read_features(void)
 	f->pa_bits = f->parange < ARRAY_SIZE(pa_bits) ? pa_bits[f->parange] : 0;
 	/* TGran4, bits 31:28: 0 = supported, 1 = supported with 52-bit, 0xf = not supported. */
 	f->gran4k = FIELD_GET(mmfr0, 31, 28) != 0xf;
+	f->lpa2 = FIELD_GET(mmfr0, 31, 28) == 1;
 	/* VMIDBits, bits 7:4: 0 = 8 bits, 2 = 16 bits. */
 	f->vmid_bits = FIELD_GET(mmfr1, 7, 4) == 2 ? 16 : 8;
 	f->vhe = FIELD_GET(mmfr1, 11, 8) != 0;
@@ -237,6 +238,7 @@ void arch_report_features(void)
 	printf("feature: FEAT_TTL %s\n", f->ttl ? "yes" : "no");
 	printf("feature: VHE %s\n", f->vhe ? "yes" : "no");
 	printf("feature: 4K granule %s\n", f->gran4k ? "supported" : "not supported");
+	printf("feature: FEAT_LPA2 (4K) %s\n", f->lpa2 ? "yes" : "no");
 	if (!f->gran4k)
 		boot_fail("the CPU does not support the 4K translation granule granule needs");
 	if (!f->pa_bits)

@@ -30,8 +30,15 @@
 #define TCR_EL1_EPD1	  BIT(23) /* no walks through TTBR1_EL1 */
 #define TCR_EL1_TG1_4K	  (2ULL << 30)
 #define TCR_EL1_IPS_SHIFT 32
+#define TCR_EL2_DS	  BIT(32) /* FEAT_LPA2: 52-bit descriptors (D8.3.1) */
 /* Without FEAT_LPA2 (TCR.DS) a 4K-granule regime outputs at most 48 bits. */
 #define PARANGE_48 5
+
+/* The kernel's EL2 tables use the LPA2 layout, and a 52-bit VA, wherever the CPU has it. */
+static bool kernel_lpa2(void)
+{
+	return arm64_at_el2 && arm64_features.lpa2;
+}
 
 struct arm64_mmu_regs arm64_mmu;
 
@@ -45,8 +52,11 @@ static struct pt_format el1_format;
 
 const struct pt_format *arch_kernel_pt_format(void)
 {
+	if (kernel_lpa2())
+		return &arm64_s1_el2_lpa2_va52_format;
 	if (arm64_at_el2)
 		return &arm64_s1_el2_format;
+	/* At EL1 (a rare case: no hypervisor) granule stays with the 48-bit layout. */
 	if (!el1_format.name) {
 		el1_format = arm64_s1_el2_format;
 		el1_format.name = "arm64 stage-1 EL1&0 4K/48-bit";
@@ -58,8 +68,13 @@ const struct pt_format *arch_kernel_pt_format(void)
 static u64 tcr_value(void)
 {
 	u64 ps = MIN(arm64_features.parange, PARANGE_48);
-	u64 tcr = TCR_T0SZ(48) | TCR_IRGN0_WBWA | TCR_ORGN0_WBWA | TCR_SH0_INNER | TCR_TG0_4K;
+	u64 tcr = TCR_IRGN0_WBWA | TCR_ORGN0_WBWA | TCR_SH0_INNER | TCR_TG0_4K;
 
+	/* With DS, SH0 also gives Normal memory its shareability: the descriptors have none. */
+	if (kernel_lpa2())
+		return tcr | TCR_T0SZ(52) | TCR_EL2_DS | TCR_EL2_RES1 |
+		       (u64)arm64_features.parange << TCR_EL2_PS_SHIFT;
+	tcr |= TCR_T0SZ(48);
 	if (arm64_at_el2)
 		return tcr | TCR_EL2_RES1 | ps << TCR_EL2_PS_SHIFT;
 	return tcr | TCR_EL1_EPD1 | TCR_EL1_TG1_4K | ps << TCR_EL1_IPS_SHIFT;

@@ -78,16 +78,54 @@ static enum pt_live_change s1_classify_live(u64 old, u64 new, unsigned level)
 	.nt_bit = DESC_NT
 
 /*
- * What stage 1 and stage 2 share: 4K granule, blocks at Arm levels 1 and 2 (1G,
- * 2M), pages at level 3 (D8.3.1), a 48-bit output address, AF set up front (no
- * Access flag faults) and Normal memory inner shareable.
+ * What every arm64 format here shares: 4K granule, blocks at Arm levels 1 and
+ * 2 (1G, 2M), pages at level 3 (D8.3.1), AF set up front (no Access flag
+ * faults).
  */
-#define ARM64_4K_DESCRIPTORS                                                                       \
-	.leaf_levels = BIT(0) | BIT(1) | BIT(2), .oa_mask = DESC_OA_48, .valid_mask = DESC_VALID,  \
+#define ARM64_4K_COMMON                                                                            \
+	.leaf_levels = BIT(0) | BIT(1) | BIT(2), .valid_mask = DESC_VALID,                         \
 	.type_mask = DESC_VALID | DESC_TABLE, .table_type = DESC_VALID | DESC_TABLE,               \
 	.table_bits = DESC_VALID | DESC_TABLE, .page_bits = DESC_VALID | DESC_PAGE,                \
-	.block_bits = DESC_VALID, .leaf_always = DESC_AF | DESC_SH_INNER, .arch_level = arm_level, \
-	ARM64_RESIZE
+	.block_bits = DESC_VALID, .arch_level = arm_level, ARM64_RESIZE
+
+/* The VMSAv8-64 layout: a 48-bit output address in place, Normal memory inner shareable. */
+#define ARM64_4K_DESCRIPTORS                                                                       \
+	ARM64_4K_COMMON, .oa_mask = DESC_OA_48, .leaf_always = DESC_AF | DESC_SH_INNER
+
+/*
+ * FEAT_LPA2 with the 4K granule (TCR_ELx.DS = 1, D8.3.1): 52-bit output
+ * addresses, OA[49:12] in place and OA[51:50] in bits [9:8], where the
+ * shareability field was (Normal memory then takes TCR_ELx.SH0's). Table
+ * descriptors carry the next table's address the same way. With a 52-bit VA
+ * the walk starts one level higher (Arm level -1, 16 entries).
+ */
+#define DESC_OA_LPA2	   GENMASK(49, 12)
+#define DESC_OA_LPA2_HIGH  GENMASK(51, 50) /* as an address */
+#define DESC_OA_LPA2_SHIFT 42		   /* address bit 50 <- descriptor bit 8 */
+#define ARM64_4K_LPA2_DESCRIPTORS                                                                  \
+	ARM64_4K_COMMON, .oa_mask = DESC_OA_LPA2, .oa_high_mask = DESC_OA_LPA2_HIGH,               \
+			 .oa_high_shift = DESC_OA_LPA2_SHIFT, .leaf_always = DESC_AF
+
+static enum pt_live_change s1_lpa2_classify_live(u64 old, u64 new, unsigned level)
+{
+	/* OA[49:48] sit above DESC_OA_48; OA[51:50] where shareability was, covered already. */
+	return arm64_classify(old, new, DESC_ATTRINDX_MASK | GENMASK(49, 48));
+}
+
+/* The EL2 stage-1 attribute encodings (D8.4), the same in both layouts. */
+#define ARM64_S1_EL2_ATTRIBUTES                                                                    \
+	.prot_bits = {[0] = {0, 0},	     /* PT_READ: every valid EL2 mapping is readable */    \
+		      [1] = {0, DESC_AP_RO}, /* PT_WRITE */                                        \
+		      [2] = {0, DESC_XN},    /* PT_EXEC */                                         \
+		      [3] = {0, 0},	     /* PT_USER: the EL2 regime has no EL0 */              \
+		      [4] = {0, 0},	     /* PT_GLOBAL: no ASIDs in the EL2 regime */           \
+		      [5] = {0, 0},	     /* PT_ACCESSED: AF always set */                      \
+		      [6] = {0, 0},	     /* PT_DIRTY */                                        \
+		      [7] = {DESC_SW0, 0},   [8] = {DESC_SW1, 0}},                                 \
+	.implied_prot = PT_READ, .memtype_mask = DESC_ATTRINDX_MASK,                               \
+	.memtype_bits = {[PT_MEM_NORMAL] = DESC_ATTRINDX(MAIR_IDX_NORMAL),                         \
+			 [PT_MEM_NORMAL_NC] = DESC_ATTRINDX(MAIR_IDX_NORMAL_NC),                   \
+			 [PT_MEM_DEVICE] = DESC_ATTRINDX(MAIR_IDX_DEVICE)}
 
 const struct pt_format arm64_s1_el2_format = {
 	.name = "arm64 stage-1 EL2 4K/48-bit",
@@ -95,27 +133,28 @@ const struct pt_format arm64_s1_el2_format = {
 	.va_bits = 48,
 	.root_pages = 1,
 	ARM64_4K_DESCRIPTORS,
-	.prot_bits =
-		{
-			[0] = {0, 0},	       /* PT_READ: every valid EL2 mapping is readable */
-			[1] = {0, DESC_AP_RO}, /* PT_WRITE */
-			[2] = {0, DESC_XN},    /* PT_EXEC */
-			[3] = {0, 0},	       /* PT_USER: the EL2 regime has no EL0 */
-			[4] = {0, 0},	       /* PT_GLOBAL: no ASIDs in the EL2 regime */
-			[5] = {0, 0},	       /* PT_ACCESSED: AF always set */
-			[6] = {0, 0},	       /* PT_DIRTY */
-			[7] = {DESC_SW0, 0},
-			[8] = {DESC_SW1, 0},
-		},
-	.implied_prot = PT_READ,
-	.memtype_mask = DESC_ATTRINDX_MASK,
-	.memtype_bits =
-		{
-			[PT_MEM_NORMAL] = DESC_ATTRINDX(MAIR_IDX_NORMAL),
-			[PT_MEM_NORMAL_NC] = DESC_ATTRINDX(MAIR_IDX_NORMAL_NC),
-			[PT_MEM_DEVICE] = DESC_ATTRINDX(MAIR_IDX_DEVICE),
-		},
+	ARM64_S1_EL2_ATTRIBUTES,
 	.classify_live = s1_classify_live,
+};
+
+const struct pt_format arm64_s1_el2_lpa2_format = {
+	.name = "arm64 stage-1 EL2 4K/48-bit VA, LPA2 52-bit PA",
+	.levels = 4,
+	.va_bits = 48,
+	.root_pages = 1,
+	ARM64_4K_LPA2_DESCRIPTORS,
+	ARM64_S1_EL2_ATTRIBUTES,
+	.classify_live = s1_lpa2_classify_live,
+};
+
+const struct pt_format arm64_s1_el2_lpa2_va52_format = {
+	.name = "arm64 stage-1 EL2 4K/52-bit VA, LPA2 52-bit PA",
+	.levels = 5,
+	.va_bits = 52,
+	.root_pages = 1,
+	ARM64_4K_LPA2_DESCRIPTORS,
+	ARM64_S1_EL2_ATTRIBUTES,
+	.classify_live = s1_lpa2_classify_live,
 };
 
 /* ---- Stage 2 (D8.3.2: stage 2 block and page descriptors) ---- */

@@ -10,7 +10,8 @@
 #include "mm/kmap.h"
 #include "mm/pmm.h"
 
-static const struct pt_format *const formats[] = {&arm64_s1_el2_format, &x86_64_4level_format};
+static const struct pt_format *const formats[] = {&arm64_s1_el2_format, &x86_64_4level_format,
+						  &arm64_s1_el2_lpa2_va52_format};
 static const struct pt_attrs rw = {PT_READ | PT_WRITE, PT_MEM_NORMAL};
 static const struct pt_attrs ro = {PT_READ, PT_MEM_NORMAL};
 static const struct pt_attrs rx = {PT_READ | PT_EXEC, PT_MEM_NORMAL};
@@ -71,6 +72,52 @@ static void test_arm64_encoding(void)
 	EXPECT_EQ(pt_decode_attrs(f, 0x0000000040001787ULL).prot, PT_READ | PT_EXEC);
 	EXPECT_EQ(pt_decode_attrs(f, 0x0040000009000703ULL).memtype, PT_MEM_DEVICE);
 	EXPECT_EQ(f->arch_level(0), 3);
+}
+
+/* FEAT_LPA2 descriptors (D8.3.1, TCR.DS = 1): OA[49:12] in place, OA[51:50] in bits [9:8]. */
+static void test_arm64_lpa2_encoding(void)
+{
+	const struct pt_format *f = &arm64_s1_el2_lpa2_va52_format;
+	u64 page = pt_encode_leaf(f, pa_init(0x000f123456789000ULL), rw, 0);
+
+	/* OA, OA[51:50] = 0b11 at [9:8], AF, AttrIndx 1, page, XN; no shareability field. */
+	EXPECT_EQ(page, 0x0043123456789707ULL);
+	EXPECT_EQ(pa_addr(pt_entry_pa(f, page)), 0x000f123456789000ULL);
+	EXPECT_EQ(pt_encode_table(f, pa_init(0x000c000000005000ULL)), 0x0000000000005303ULL);
+	EXPECT_EQ(pa_addr(pt_entry_pa(f, 0x0000000000005303ULL)), 0x000c000000005000ULL);
+	EXPECT_EQ(f->levels, 5);
+	EXPECT_EQ(arm64_s1_el2_lpa2_format.levels, 4);
+	/* Only the 4K page field moves: a 2M block keeps its alignment, and the high bits. */
+	EXPECT_EQ(
+		pa_addr(pt_leaf_pa(f, pt_encode_leaf(f, pa_init(0x0008000000200000ULL), rw, 1), 1)),
+		0x0008000000200000ULL);
+}
+
+/*
+ * Output addresses above 2^50 through the engine's fast paths: a run that
+ * crosses the 1 PiB line (the template arithmetic must not carry into the
+ * attribute bits), and a split and collapse of a block up there, at a VA only
+ * a 52-bit regime has.
+ */
+static void test_lpa2_high_output_addresses(void)
+{
+	const struct pt_format *f = &arm64_s1_el2_lpa2_va52_format;
+	const u64 va = 0x000f000000000000ULL, line = 1ULL << 50;
+	struct pgtable pt;
+
+	harness_reset_memory();
+	EXPECT_EQ(pt_init(&pt, f, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, va, pa_init(line - KiB(8)), KiB(16), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	for (u64 off = 0; off < KiB(16); off += KiB(4))
+		EXPECT(maps_to(&pt, va + off, line - KiB(8) + off, 0));
+	EXPECT_EQ(pt_map(&pt, va + GiB(1), pa_init(3 * line + MiB(2)), MiB(2), rx, 0), 0);
+	EXPECT(maps_to(&pt, va + GiB(1) + 0x1234, 3 * line + MiB(2) + 0x1234, 1));
+	EXPECT_EQ(pt_split(&pt, va + GiB(1), MiB(2), 0), 0);
+	EXPECT(maps_to(&pt, va + GiB(1) + KiB(12), 3 * line + MiB(2) + KiB(12), 0));
+	EXPECT_EQ(pt_collapse(&pt, va + GiB(1), MiB(2)), 0);
+	EXPECT(maps_to(&pt, va + GiB(1) + KiB(12), 3 * line + MiB(2) + KiB(12), 1));
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
 }
 
 static void test_x86_encoding(void)
@@ -136,7 +183,7 @@ static void map_largest_leaves_body(const struct pt_format *fmt)
 	EXPECT(maps_to(&pt, VA0 + GiB(1) + MiB(2), PA0 + GiB(1) + MiB(2), 0));
 	EXPECT(!pt_translate(&pt, VA0 + GiB(1) + MiB(2) + KiB(4), &(struct pt_translation){0}));
 	/* root, level 2, level 1 (for the 2M and the table), level 0 */
-	EXPECT_EQ(pt.tables, 4);
+	EXPECT_EQ(pt.tables, fmt->levels);
 	EXPECT(invariants_hold(&pt));
 	pt_destroy(&pt);
 	EXPECT_EQ(pmm_free_bytes(), free0);
@@ -154,7 +201,7 @@ static void forced_4k_body(const struct pt_format *fmt)
 	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
 	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), GiB(1), rw, PT_MAP_MAX_LEVEL(0)), 0);
 	/* root + level-2 + level-1 + 512 level-0 tables */
-	EXPECT_EQ(pt.tables, 3 + 512);
+	EXPECT_EQ(pt.tables, fmt->levels - 1 + 512);
 	for (u64 off = 0; off < GiB(1); off += MiB(2) + KiB(4))
 		if (!maps_to(&pt, VA0 + off, PA0 + off, 0))
 			break;
@@ -174,16 +221,16 @@ static void split_collapse_body(const struct pt_format *fmt)
 
 	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
 	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), GiB(1), rw, 0), 0);
-	EXPECT_EQ(pt.tables, 2);
+	EXPECT_EQ(pt.tables, fmt->levels - 2);
 	/* A demand fault's split: only the path to one 4K, 1G -> 2M -> 4K. */
 	EXPECT_EQ(pt_split(&pt, probe, KiB(4), 0), 0);
-	EXPECT_EQ(pt.tables, 4);
+	EXPECT_EQ(pt.tables, fmt->levels);
 	EXPECT(maps_to(&pt, probe, PA0 + MiB(700) + KiB(12), 0));
 	EXPECT(maps_to(&pt, VA0 + MiB(100), PA0 + MiB(100), 1));
 	EXPECT(invariants_hold(&pt));
 	/* Uniform again: collapse 4K -> 2M -> 1G in one pass (post-order). */
 	EXPECT_EQ(pt_collapse(&pt, VA0, GiB(1)), 0);
-	EXPECT_EQ(pt.tables, 2);
+	EXPECT_EQ(pt.tables, fmt->levels - 2);
 	EXPECT(maps_to(&pt, probe, PA0 + MiB(700) + KiB(12), 2));
 	EXPECT(invariants_hold(&pt));
 	pt_destroy(&pt);
@@ -204,7 +251,7 @@ static void no_collapse_when_mixed_body(const struct pt_format *fmt)
 	EXPECT_EQ(pt_protect(&pt, VA0 + KiB(8), KiB(4), ro), 0);
 	EXPECT_EQ(pt_collapse(&pt, VA0, MiB(2)), 0);
 	EXPECT(maps_to(&pt, VA0, PA0, 0));
-	EXPECT_EQ(pt.tables, 4);
+	EXPECT_EQ(pt.tables, fmt->levels);
 	pt_destroy(&pt);
 }
 
@@ -242,7 +289,7 @@ static void reclaim_body(const struct pt_format *fmt)
 
 	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
 	EXPECT_EQ(pt_map(&pt, VA0 + KiB(4), pa_init(PA0), KiB(4), rw, 0), 0);
-	EXPECT_EQ(pt.tables, 4);
+	EXPECT_EQ(pt.tables, fmt->levels);
 	EXPECT_EQ(pt_unmap(&pt, VA0 + KiB(4), KiB(4)), 0);
 	/* Every level emptied is reclaimed, up to but not including the root. */
 	EXPECT_EQ(pt.tables, 1);
@@ -345,6 +392,7 @@ static void test_invalidation_batched(void)
 }
 
 KTAP_SUITE(suite_host_pgtable, "host-pgtable", KTAP_CASE(test_arm64_encoding),
+	   KTAP_CASE(test_arm64_lpa2_encoding), KTAP_CASE(test_lpa2_high_output_addresses),
 	   KTAP_CASE(test_x86_encoding), KTAP_CASE(test_live_change_rules),
 	   KTAP_CASE(test_map_largest_leaves), KTAP_CASE(test_map_forced_4k),
 	   KTAP_CASE(test_split_and_collapse), KTAP_CASE(test_collapse_refuses_mixed),
@@ -457,10 +505,10 @@ static void reclaim_policy_body(const struct pt_format *fmt)
 	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
 	pt.reclaim = PT_RECLAIM_DEFERRED;
 	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), MiB(4), rw, PT_MAP_MAX_LEVEL(0)), 0);
-	EXPECT_EQ(pt.tables, 5);
+	EXPECT_EQ(pt.tables, fmt->levels + 1); /* two level-0 tables */
 	EXPECT_EQ(pt_unmap(&pt, VA0, MiB(4)), 0);
 	/* Deferred: the empty tables stay until a scan (a re-map reuses them). */
-	EXPECT_EQ(pt.tables, 5);
+	EXPECT_EQ(pt.tables, fmt->levels + 1);
 	EXPECT(invariants_hold(&pt));
 	EXPECT_EQ(pt_reclaim_scan(&pt, VA0, GiB(1)), 0);
 	EXPECT_EQ(pt.tables, 1);
