@@ -143,8 +143,12 @@ static u64 leaf_attr_encoding(const struct pt_format *fmt, struct pt_attrs attrs
 /* The output-address bits of a descriptor for pa (a table's or a leaf's). */
 static u64 encode_oa(const struct pt_format *fmt, paddr_t pa)
 {
-	return (pa_addr(pa) & fmt->oa_mask) |
-	       ((pa_addr(pa) & fmt->oa_high_mask) >> fmt->oa_high_shift);
+	u64 oa = pa_addr(pa) & fmt->oa_mask;
+
+	/* A branch the formats without split addresses always skip: cheaper than the bits. */
+	if (unlikely(fmt->oa_high_mask))
+		oa |= (pa_addr(pa) & fmt->oa_high_mask) >> fmt->oa_high_shift;
+	return oa;
 }
 
 static u64 encode_leaf(const struct pt_format *fmt, paddr_t pa, u64 attr_bits, unsigned level)
@@ -209,7 +213,17 @@ bool pt_entry_is_table(const struct pt_format *fmt, u64 e, unsigned level)
 
 paddr_t pt_entry_pa(const struct pt_format *fmt, u64 e)
 {
-	return pa_init((e & fmt->oa_mask) | ((e << fmt->oa_high_shift) & fmt->oa_high_mask));
+	u64 pa = e & fmt->oa_mask;
+
+	if (unlikely(fmt->oa_high_mask))
+		pa |= (e << fmt->oa_high_shift) & fmt->oa_high_mask;
+	return pa_init(pa);
+}
+
+/* The next table's address in a table entry: in place, as table_alloc() ensures. */
+static inline paddr_t table_pa(const struct pt_format *fmt, u64 e)
+{
+	return pa_init(e & fmt->oa_mask);
 }
 
 /*
@@ -299,6 +313,15 @@ static paddr_t table_alloc(struct pgtable *pt, unsigned level, bool caller_fills
 
 	if (!pa_addr(pa))
 		return pa;
+	/*
+	 * Table pages stay below a format's split output-address bits (LPA2:
+	 * 1 PiB), so descents decode table entries with one AND (table_pa()).
+	 * A machine with RAM up there only loses those frames for tables.
+	 */
+	if (unlikely(pa_addr(pa) & pt->fmt->oa_high_mask)) {
+		pmm_free(pa, 0);
+		return pa_init(0);
+	}
 	p = pa_to_page(pa);
 	/* Atomic: the allocator may read it to check for a free buddy (mm/pmm.c). */
 	__atomic_store_n(&p->state, PAGE_TABLE, __ATOMIC_RELAXED);
@@ -620,7 +643,7 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 static int walk_child(struct pt_walk *w, struct pt_entry *e)
 {
 	const struct pt_visitor *v = w->visitor;
-	paddr_t child = pt_entry_pa(w->pt->fmt, load_entry(e->ptep));
+	paddr_t child = table_pa(w->pt->fmt, load_entry(e->ptep));
 	int rc = 0;
 
 	/* Level-0 entries nobody visits (collapse): the parent's lock can stay. */
@@ -826,7 +849,7 @@ static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entr
 			if (!is_table_above_0(fmt, entry))
 				return 1;
 		}
-		table = table_ptr(pt_entry_pa(fmt, entry));
+		table = table_ptr(table_pa(fmt, entry));
 	}
 }
 
@@ -940,7 +963,7 @@ static int map_range(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt
  */
 static void reclaim_if_empty(struct pt_walk *w, struct pt_entry *e)
 {
-	paddr_t child = pt_entry_pa(w->pt->fmt, load_entry(e->ptep));
+	paddr_t child = table_pa(w->pt->fmt, load_entry(e->ptep));
 	struct page *c = pa_to_page(child);
 
 	if (!PT_COUNT_ENTRIES)
@@ -1103,7 +1126,7 @@ static bool table_is_uniform_run(const struct pt_format *fmt, const u64 *child, 
 static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
 {
 	const struct pt_format *fmt = w->pt->fmt;
-	paddr_t child = pt_entry_pa(fmt, load_entry(e->ptep));
+	paddr_t child = table_pa(fmt, load_entry(e->ptep));
 	const u64 *entries = table_ptr(child);
 	struct page *c = pa_to_page(child);
 	u64 first;
@@ -1158,7 +1181,7 @@ bool pt_translate(const struct pgtable *pt, u64 va, struct pt_translation *out)
 			found = true;
 			break;
 		}
-		table = pt_entry_pa(fmt, e);
+		table = table_pa(fmt, e);
 	}
 	grace_read_exit(reading);
 	return found;
