@@ -35,24 +35,34 @@ static unsigned arm_level(unsigned level)
 }
 
 /*
- * Break-before-make is required when a change alters the output address, the
- * memory attributes or shareability, or the size of the translation (table
- * <-> block) of an entry another CPU may be using; permission, AF and
+ * Break-before-make is required when a change alters the memory attributes or
+ * shareability, the size of the translation (table <-> block), or the output
+ * address when the old or the new translation is writable; permission, AF and
  * software-bit changes may be written directly, then invalidated (Arm ARM
  * DDI 0487J.a D8.16.1 "Using break-before-make when updating translation
- * table entries"). attr_mask is where the format keeps memory attributes.
+ * table entries"). So an output-address change between two read-only leaves
+ * needs no break: until the invalidation completes a reader may see either
+ * page, which is harmless where the caller made their contents identical
+ * (HVO's remap of vmemmap tails, mm/hvo.c). A table entry's address always
+ * breaks. attr_mask is where the format keeps memory attributes and
+ * shareability, oa_mask its output address.
  */
-static enum pt_live_change arm64_classify(u64 old, u64 new, u64 attr_mask)
+static enum pt_live_change arm64_classify(u64 old, u64 new, unsigned level, u64 attr_mask,
+					  u64 oa_mask, bool writable)
 {
-	const u64 needs_break = DESC_OA_48 | attr_mask | DESC_SH_INNER | DESC_TABLE;
+	bool table = level && ((old | new) & DESC_TABLE);
 
-	return ((old ^ new) & needs_break) ? PT_LIVE_BREAK_BEFORE_MAKE
-					   : PT_LIVE_WRITE_THEN_INVALIDATE;
+	if ((old ^ new) & (attr_mask | DESC_TABLE))
+		return PT_LIVE_BREAK_BEFORE_MAKE;
+	if (((old ^ new) & oa_mask) && (table || writable))
+		return PT_LIVE_BREAK_BEFORE_MAKE;
+	return PT_LIVE_WRITE_THEN_INVALIDATE;
 }
 
 static enum pt_live_change s1_classify_live(u64 old, u64 new, unsigned level)
 {
-	return arm64_classify(old, new, DESC_ATTRINDX_MASK);
+	return arm64_classify(old, new, level, DESC_ATTRINDX_MASK | DESC_SH_INNER, DESC_OA_48,
+			      !(old & DESC_AP_RO) || !(new &DESC_AP_RO));
 }
 
 /*
@@ -108,8 +118,9 @@ static enum pt_live_change s1_classify_live(u64 old, u64 new, unsigned level)
 
 static enum pt_live_change s1_lpa2_classify_live(u64 old, u64 new, unsigned level)
 {
-	/* OA[49:48] sit above DESC_OA_48; OA[51:50] where shareability was, covered already. */
-	return arm64_classify(old, new, DESC_ATTRINDX_MASK | GENMASK(49, 48));
+	/* No shareability field: bits [9:8] hold OA[51:50]. */
+	return arm64_classify(old, new, level, DESC_ATTRINDX_MASK, DESC_OA_LPA2 | GENMASK(9, 8),
+			      !(old & DESC_AP_RO) || !(new &DESC_AP_RO));
 }
 
 /* The EL2 stage-1 attribute encodings (D8.4), the same in both layouts. */
@@ -172,7 +183,8 @@ const struct pt_format arm64_s1_el2_lpa2_va52_format = {
 
 static enum pt_live_change s2_classify_live(u64 old, u64 new, unsigned level)
 {
-	return arm64_classify(old, new, S2_MEMATTR_MASK);
+	return arm64_classify(old, new, level, S2_MEMATTR_MASK | DESC_SH_INNER, DESC_OA_48,
+			      ((old | new) & S2AP_WRITE) != 0);
 }
 
 static const struct pt_format arm64_s2_template = {

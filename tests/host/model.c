@@ -333,12 +333,16 @@ static bool needs_break(const struct pt_format *fmt, u64 old, u64 new, unsigned 
 	bool same_oa = pa_addr(pt_leaf_pa(fmt, old, level)) == pa_addr(pt_leaf_pa(fmt, new, level));
 	bool same_type = pt_decode_attrs(fmt, old).memtype == pt_decode_attrs(fmt, new).memtype;
 	bool same_shareability = ((old ^ new) & (3ULL << 8)) == 0;
+	bool table = pt_entry_is_table(fmt, old, level) || pt_entry_is_table(fmt, new, level);
+	bool writable =
+		(pt_decode_attrs(fmt, old).prot | pt_decode_attrs(fmt, new).prot) & PT_WRITE;
 
 	if (!arm_rules_cfg)
 		return false; /* x86 formats: write then invalidate (SDM 4.10.4) */
 	if (size_change)
 		return !resize_allowed(fmt, old, new, level);
-	return !same_oa || !same_type || !same_shareability;
+	/* A new output address breaks unless both leaves are read-only. */
+	return (!same_oa && (table || writable)) || !same_type || !same_shareability;
 }
 
 static void violation(const char *what, u64 va)

@@ -151,7 +151,12 @@ static void test_live_change_rules(void)
 	u64 table = pt_encode_table(a, pa_init(0x40005000));
 
 	EXPECT_EQ(a->classify_live(page_rw, page_ro, 0), PT_LIVE_WRITE_THEN_INVALIDATE);
-	EXPECT_EQ(a->classify_live(page_ro, other, 0), PT_LIVE_BREAK_BEFORE_MAKE);
+	/* A new output address: a break if either side is writable, not between read-only pages. */
+	EXPECT_EQ(a->classify_live(page_ro, other, 0), PT_LIVE_WRITE_THEN_INVALIDATE);
+	EXPECT_EQ(a->classify_live(page_rw, other, 0), PT_LIVE_BREAK_BEFORE_MAKE);
+	EXPECT_EQ(a->classify_live(other, page_rw, 0), PT_LIVE_BREAK_BEFORE_MAKE);
+	EXPECT_EQ(a->classify_live(table, pt_encode_table(a, pa_init(0x40006000)), 1),
+		  PT_LIVE_BREAK_BEFORE_MAKE);
 	EXPECT_EQ(a->classify_live(page_rw, device, 0), PT_LIVE_BREAK_BEFORE_MAKE);
 	EXPECT_EQ(a->classify_live(block, table, 1), PT_LIVE_BREAK_BEFORE_MAKE);
 	EXPECT_EQ(x->classify_live(0x80000000002000e3ULL, 0x5007, 1),
