@@ -108,6 +108,14 @@ struct probe_result {
  */
 struct probe_result arch_probe(u64 va, enum probe_access access);
 
+/*
+ * A hook for translation faults the kernel takes itself: fixup(va) returns
+ * true when the access should just be retried (it met a live remap's break,
+ * mm/hvo.c), false to handle the fault as usual. Runs in the exception
+ * handler with interrupts masked: it must not take locks.
+ */
+void arch_set_kernel_fault_fixup(bool (*fixup)(u64 va));
+
 /* ---- Diagnostics ---- */
 /* Triggers an unexpected exception (for the exception-report test). */
 void arch_trigger_bad_exception(void);

@@ -56,6 +56,21 @@ static int opt_bbm(struct kernel_options *o, char *value)
 	return 0;
 }
 
+/* off, or a strategy letter: the order of enum hvo_strategy (mm/hvo.h). */
+static int opt_hvo(struct kernel_options *o, char *value)
+{
+	if (value && !strcmp(value, "off")) {
+		o->hvo = 0;
+	} else if (value && value[0] >= 'a' && value[0] <= 'e' && !value[1]) {
+		o->hvo = (unsigned)(value[0] - 'a') + 1;
+	} else {
+		printf("granule: cmdline: hvo= takes off or a strategy: a, b, c, d or e\n");
+		return -1;
+	}
+	o->hvo_set = true;
+	return 0;
+}
+
 static int opt_demo(struct kernel_options *o, char *value)
 {
 	static const char *const names[] = {
@@ -112,6 +127,8 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 		return opt_demo(o, value);
 	if (!strcmp(key, "bbm"))
 		return opt_bbm(o, value);
+	if (!strcmp(key, "hvo"))
+		return opt_hvo(o, value);
 	if (!strcmp(key, "demo_mem"))
 		return opt_demo_mem(o, value);
 	if (!strcmp(key, "semihosting"))
@@ -122,7 +139,7 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	if (!strcmp(key, "BOOT_IMAGE") || !strcmp(key, "--"))
 		return 0;
 	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo[=MODE] demo_mem= "
-	       "bbm= semihosting quiet)\n",
+	       "bbm= hvo= semihosting quiet)\n",
 	       key);
 	return -2;
 }

@@ -32,6 +32,9 @@ struct kernel_options {
 	 * sequences on a CPU that has more.
 	 */
 	unsigned bbm_level;
+	/* hvo=off|a|b|c|d|e: the vmemmap optimization strategy (mm/hvo.h); default e. */
+	unsigned hvo;
+	bool hvo_set;
 	/* semihosting: end the run through Arm semihosting (emulators only). */
 	bool semihosting;
 	/* console=none|serial: silence or keep the serial console. */

@@ -3,6 +3,7 @@
 #include "arch/arch.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
+#include "mm/hvo.h"
 #include "kernel/demo.h"
 #include "kernel/panic.h"
 #include "kernel/smp.h"
@@ -63,6 +64,7 @@ __noreturn void kernel_main(struct boot_info *bi)
 	pmm_init(bi);
 	kmap_init(bi);
 	pmm_report();
+	hvo_init();
 	arch_platform_init(bi);
 	smp_init(bi);
 	printf("granule: ready (%u CPUs, %llu MiB free)\n", smp_online_count(),

@@ -76,6 +76,11 @@ const struct pgtable *kmap_pgtable(void)
 	return &kernel_pt;
 }
 
+struct pgtable *kmap_pgtable_mut(void)
+{
+	return &kernel_pt;
+}
+
 /* ---- Building ---- */
 
 static void map_or_fail(u64 va, u64 pa, u64 size, struct pt_attrs attrs, const char *what)
@@ -134,6 +139,18 @@ static void map_vmemmap(void)
 {
 	map_or_fail(vmemmap_va_start(), pa_addr(page_array_pa), page_array_bytes, data_attrs,
 		    "vmemmap");
+}
+
+bool kmap_in_vmemmap(u64 va)
+{
+	return kmap_live && va >= vmemmap_va_start() && va < vmemmap_va_start() + page_array_bytes;
+}
+
+paddr_t kmap_vmemmap_backing(u64 va)
+{
+	if (!kmap_in_vmemmap(va))
+		return pa_init(0);
+	return pa_init(pa_addr(page_array_pa) + ALIGN_DOWN(va - vmemmap_va_start(), PAGE_SIZE));
 }
 
 static void map_device_now(u64 base, u64 size)

@@ -56,5 +56,10 @@ static inline paddr_t virt_to_phys(const void *va)
 paddr_t kmap_root(void);
 struct pgtable;
 const struct pgtable *kmap_pgtable(void);
+/* For mm/ code that changes the kernel's own mappings (mm/hvo.c). */
+struct pgtable *kmap_pgtable_mut(void);
+/* The frame the vmemmap at va was built on (its boot-time backing), or 0 outside it. */
+paddr_t kmap_vmemmap_backing(u64 va);
+bool kmap_in_vmemmap(u64 va);
 
 #endif

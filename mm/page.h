@@ -19,6 +19,9 @@ enum page_state {
 	PAGE_TABLE, /* a page-table page (pt fields valid) */
 };
 
+/* struct page.flags */
+#define PAGE_FLAG_HVO 0x01 /* head of a huge page whose tail struct pages are shared (mm/hvo.c) */
+
 struct page {
 	u8 state;
 	u8 order;

@@ -91,6 +91,8 @@ struct pt_op {
 	unsigned max_leaf_level;
 	u64 leaf_template; /* a level-0 leaf with attrs at pa 0 (map) */
 	void *priv;	   /* visitor-private state */
+	/* Resize as if FEAT_BBM were this many levels below pt->bbm_level (0 in most ops). */
+	u8 bbm_below;
 };
 
 /*
@@ -468,6 +470,19 @@ static pt_always_inline bool fill_empty(struct pgtable *pt, const struct pt_gath
 	return true;
 }
 
+/* Statistics may be shared by writers under different table locks: atomics. */
+static void count_break(struct pt_live_stats *stats, u64 ticks)
+{
+	u64 max = __atomic_load_n(&stats->break_ticks_max, __ATOMIC_RELAXED);
+
+	__atomic_fetch_add(&stats->breaks, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&stats->break_ticks, ticks, __ATOMIC_RELAXED);
+	while (ticks > max &&
+	       !__atomic_compare_exchange_n(&stats->break_ticks_max, &max, ticks, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 /*
  * Break-before-make of the valid locked entry e: no CPU may hold the old and
  * the new translation at once (Arm ARM D8.16.1). hint is the TTL level of
@@ -476,12 +491,17 @@ static pt_always_inline bool fill_empty(struct pgtable *pt, const struct pt_gath
 static void break_before_make(struct pgtable *pt, struct pt_gather *g, struct pt_entry *e, u64 old,
 			      u64 new, unsigned hint)
 {
+	struct pt_live_stats *stats = pt->live_stats;
+	u64 start = stats ? arch_counter_read() : 0;
+
 	/* Break: the entry invalid, then invalidated everywhere. */
 	store(pt, e->ptep, e->va, e->level, old, PT_BREAK_MARKER);
 	gather_add_range(g, e->va, pt_level_size(e->level), hint);
 	gather_flush(g);
 	/* Make: only after the invalidation has completed. */
 	store(pt, e->ptep, e->va, e->level, PT_BREAK_MARKER, new);
+	if (stats)
+		count_break(stats, arch_counter_read() - start);
 }
 
 /*
@@ -516,12 +536,14 @@ static bool set_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entry *
  * sequence is the format's for the FEAT_BBM level the table may use. The
  * cached translations may be blocks or pages: no TTL hint.
  */
-static void resize_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entry *e, u64 new)
+static void resize_entry(struct pt_walk *w, struct pt_entry *e, u64 new)
 {
+	struct pgtable *pt = w->pt;
+	struct pt_gather *g = &w->gather;
 	const struct pt_format *fmt = pt->fmt;
 	u64 old = load_entry(e->ptep), span = pt_level_size(e->level), nt_block;
 
-	switch (fmt->resize[pt->bbm_level]) {
+	switch (fmt->resize[pt->bbm_level - MIN(w->op->bbm_below, pt->bbm_level)]) {
 	case PT_LIVE_BREAK_BEFORE_MAKE: break_before_make(pt, g, e, old, new, ~0u); break;
 	case PT_LIVE_NT_BLOCK_FIRST:
 		/* The block-sized side with nT, so no TLB caches both sizes (D8.16.2). */
@@ -531,10 +553,14 @@ static void resize_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entr
 		gather_flush(g);
 		/* The other size is out of every TLB now: nT may go without a flush. */
 		store(pt, e->ptep, e->va, e->level, nt_block, new);
+		if (pt->live_stats)
+			__atomic_fetch_add(&pt->live_stats->nt_sequences, 1, __ATOMIC_RELAXED);
 		break;
 	case PT_LIVE_WRITE_THEN_INVALIDATE:
 		gather_add_range(g, e->va, span, ~0u);
 		store(pt, e->ptep, e->va, e->level, old, new);
+		if (pt->live_stats)
+			__atomic_fetch_add(&pt->live_stats->direct_resizes, 1, __ATOMIC_RELAXED);
 		break;
 	}
 }
@@ -623,7 +649,7 @@ static int install_table(struct pt_walk *w, struct pt_entry *e)
 	fill_split(fmt, table_ptr(table), old, e->level);
 	if (PT_COUNT_ENTRIES)
 		pa_to_page(table)->pt_valid = PT_ENTRIES;
-	resize_entry(w->pt, &w->gather, e, pt_encode_table(fmt, table));
+	resize_entry(w, e, pt_encode_table(fmt, table));
 	return 0;
 }
 
@@ -1083,11 +1109,21 @@ static int split_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit whic
 
 static const struct pt_visitor split_visitor = {split_visit, PT_VISIT_LEAF};
 
-int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level)
+static u8 bbm_below(const struct pgtable *pt, unsigned bbm_level)
 {
-	struct pt_op op = {.max_leaf_level = level};
+	return (u8)(pt->bbm_level > bbm_level ? pt->bbm_level - bbm_level : 0);
+}
+
+int pt_split_bbm(struct pgtable *pt, u64 va, u64 size, unsigned level, unsigned bbm_level)
+{
+	struct pt_op op = {.max_leaf_level = level, .bbm_below = bbm_below(pt, bbm_level)};
 
 	return walk(pt, &op, ALIGN_DOWN(va, PAGE_SIZE), ALIGN_UP(size, PAGE_SIZE), &split_visitor);
+}
+
+int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level)
+{
+	return pt_split_bbm(pt, va, size, level, PT_BBM_LEVELS - 1);
 }
 
 /* ---- collapse ---- */
@@ -1137,7 +1173,7 @@ static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit w
 	/* Full and uniform, and no installer holding a reservation: it dies here. */
 	if (table_is_uniform_run(fmt, entries, e->level) && table_mark_dead(c, PT_ENTRIES)) {
 		first = load_entry(entries);
-		resize_entry(w->pt, &w->gather, e,
+		resize_entry(w, e,
 			     pt_encode_leaf(fmt, pt_entry_pa(fmt, first),
 					    pt_decode_attrs(fmt, first), e->level));
 		gather_add_table(&w->gather, child);
@@ -1149,11 +1185,16 @@ static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit w
 
 static const struct pt_visitor collapse_visitor = {collapse_visit, PT_VISIT_TABLE_POST};
 
-int pt_collapse(struct pgtable *pt, u64 va, u64 size)
+int pt_collapse_bbm(struct pgtable *pt, u64 va, u64 size, unsigned bbm_level)
 {
-	static const struct pt_op op;
+	struct pt_op op = {.bbm_below = bbm_below(pt, bbm_level)};
 
 	return walk(pt, &op, va, size, &collapse_visitor);
+}
+
+int pt_collapse(struct pgtable *pt, u64 va, u64 size)
+{
+	return pt_collapse_bbm(pt, va, size, PT_BBM_LEVELS - 1);
 }
 
 /* ---- translate: lockless ---- */

@@ -40,6 +40,17 @@ enum pt_reclaim {
 	PT_RECLAIM_OFF,
 };
 
+/*
+ * What the live-entry sequences of a pgtable cost, when its owner asks
+ * (pgtable.live_stats, NULL otherwise): the break-before-make study's source.
+ * Ticks are arch_counter_read() units, from the break's store to the make's.
+ */
+struct pt_live_stats {
+	u64 breaks, break_ticks, break_ticks_max;
+	u64 nt_sequences;   /* FEAT_BBM level 1 resizes */
+	u64 direct_resizes; /* FEAT_BBM level 2 (or x86) resizes */
+};
+
 struct pgtable {
 	const struct pt_format *fmt;
 	const struct pt_regime *regime;
@@ -60,7 +71,8 @@ struct pgtable {
 	 */
 	u32 unflushed;
 	u64 leaf_attr_memo; /* the last leaf attributes encoded, with their key (atomic) */
-	void *owner;	    /* regime-private: VMID / ASID holder */
+	struct pt_live_stats *live_stats; /* optional; updated by whoever holds the entry's lock */
+	void *owner;			  /* regime-private: VMID / ASID holder */
 };
 
 /* An entry handle: what visitors receive and operations pass around. */
@@ -96,6 +108,13 @@ int pt_protect(struct pgtable *pt, u64 va, u64 size, struct pt_attrs attrs);
 int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level);
 /* Replaces every table in the range whose entries form one uniform run by a leaf. */
 int pt_collapse(struct pgtable *pt, u64 va, u64 size);
+/*
+ * pt_split() and pt_collapse() resizing live entries with the sequence of
+ * FEAT_BBM level bbm_level at most (0: break-before-make), for callers that
+ * choose a stricter sequence than the CPU needs (mm/hvo.c's strategies).
+ */
+int pt_split_bbm(struct pgtable *pt, u64 va, u64 size, unsigned level, unsigned bbm_level);
+int pt_collapse_bbm(struct pgtable *pt, u64 va, u64 size, unsigned bbm_level);
 
 struct pt_translation {
 	paddr_t pa;

@@ -13,6 +13,7 @@
 #include "lib/memzero.h"
 #include "lib/printf.h"
 #include "lib/string.h"
+#include "mm/hvo.h"
 #include "mm/kmap.h"
 #include "mm/memmap.h"
 
@@ -210,6 +211,13 @@ void pmm_free(paddr_t pa, unsigned order)
 		panic("pmm_free(0x%llx, order %u): page is %s order %u (double free?)",
 		      (unsigned long long)pa_addr(pa), order,
 		      p->state == PAGE_ALLOCATED_HEAD ? "allocated" : "not allocated", p->order);
+	/* Tail struct pages must be writable again before the buddy may split the block. */
+	if ((p->flags & PAGE_FLAG_HVO) && !hvo_restore(pa, order)) {
+		printf("pmm: no memory to restore the vmemmap of 0x%llx: the block stays "
+		       "allocated\n",
+		       (unsigned long long)pa_addr(pa));
+		return;
+	}
 	flags = spin_lock_irqsave(&pmm_lock);
 	free_block(pfn, order);
 	spin_unlock_irqrestore(&pmm_lock, flags);
@@ -280,6 +288,68 @@ void pmm_add_late_memory(void)
 			free_range(base, r->base + r->size);
 	}
 	boot_identity_limit = ~0ULL;
+}
+
+paddr_t pmm_alloc_huge(unsigned order)
+{
+	paddr_t pa = pmm_alloc_uninit(order);
+
+	if (pa_addr(pa))
+		hvo_optimize(pa, order);
+	return pa;
+}
+
+void pmm_give(paddr_t pa)
+{
+	u64 pfn = pa_addr(pa) >> PAGE_SHIFT;
+	unsigned long flags;
+
+	BUG_ON(!pfn_tracked(pfn) || pfn_page(pfn)->state != PAGE_RESERVED);
+	flags = spin_lock_irqsave(&pmm_lock);
+	total_frames++;
+	free_block(pfn, 0);
+	spin_unlock_irqrestore(&pmm_lock, flags);
+}
+
+/* Takes the free frame pfn out of the free block of order o at head, splitting it. */
+static void claim_from(u64 head, unsigned o, u64 pfn)
+{
+	list_remove(o, head);
+	while (o > 0) {
+		u64 half = 1ULL << --o;
+
+		/* Keep the half holding pfn, give back the other. */
+		if (pfn >= head + half) {
+			list_push(o, head);
+			head += half;
+		} else {
+			list_push(o, head + half);
+		}
+	}
+	pfn_page(pfn)->state = PAGE_ALLOCATED_HEAD;
+	pfn_page(pfn)->order = 0;
+	free_frames--;
+}
+
+bool pmm_claim(paddr_t pa)
+{
+	u64 pfn = pa_addr(pa) >> PAGE_SHIFT;
+	unsigned long flags;
+	bool found = false;
+
+	if (!pfn_tracked(pfn))
+		return false;
+	flags = spin_lock_irqsave(&pmm_lock);
+	for (unsigned o = 0; o <= PMM_MAX_ORDER && !found; o++) {
+		u64 head = ALIGN_DOWN(pfn, 1ULL << o);
+
+		if (pfn_tracked(head) && is_free_buddy(head, o)) {
+			claim_from(head, o, pfn);
+			found = true;
+		}
+	}
+	spin_unlock_irqrestore(&pmm_lock, flags);
+	return found;
 }
 
 void pmm_rebase_page_array(struct page *vmemmap_base)

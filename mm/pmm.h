@@ -28,6 +28,15 @@ paddr_t pmm_alloc_below(unsigned order, u64 limit);
  */
 paddr_t pmm_alloc_uninit(unsigned order);
 void pmm_free(paddr_t pa, unsigned order);
+/*
+ * A 2 MiB or 1 GiB block handed out as one huge page (guest memory), content
+ * uninitialised, its vmemmap optimized (mm/hvo.h); pmm_free() restores it.
+ */
+paddr_t pmm_alloc_huge(unsigned order);
+/* Hands a frame the allocator never owned (PAGE_RESERVED: freed vmemmap backing) to it. */
+void pmm_give(paddr_t pa);
+/* Allocates exactly the frame at pa (order 0) if it is free; false otherwise. */
+bool pmm_claim(paddr_t pa);
 
 /* Switches struct page accesses to the vmemmap once the kernel's tables are live. */
 void pmm_rebase_page_array(struct page *vmemmap_base);

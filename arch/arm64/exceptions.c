@@ -322,6 +322,25 @@ static bool tlb_conflict_fixup(const struct exception_frame *f)
 	return true;
 }
 
+/* ---- Translation faults a live remap may cause ---- */
+
+static bool (*kernel_fault_fixup)(u64 va);
+
+void arch_set_kernel_fault_fixup(bool (*fixup)(u64 va))
+{
+	__atomic_store_n(&kernel_fault_fixup, fixup, __ATOMIC_RELEASE);
+}
+
+/* A data abort at this EL whose DFSC says Translation fault, level 0-3 (0b0001LL). */
+static bool remap_fault_fixup(const struct exception_frame *f)
+{
+	bool (*fixup)(u64 va) = __atomic_load_n(&kernel_fault_fixup, __ATOMIC_ACQUIRE);
+
+	if (!fixup || ESR_EC(f->esr) != EC_DABT_CUR || (f->esr & 0x3c) != 0x04)
+		return false;
+	return fixup(f->far);
+}
+
 /* ---- Dispatch ---- */
 
 /* MPIDR + 1 of the CPU printing a report, 0 when none: the per-CPU pointer may be the problem. */
@@ -353,7 +372,7 @@ void arm64_exception(struct exception_frame *f, u64 kind)
 		return;
 	}
 	if (kind == VEC_CUR_SPX_SYNC &&
-	    (tlb_conflict_fixup(f) || probe_fixup(f) || try_insn_fixup(f)))
+	    (tlb_conflict_fixup(f) || remap_fault_fixup(f) || probe_fixup(f) || try_insn_fixup(f)))
 		return;
 	report_and_exit(f, kind);
 }

@@ -262,6 +262,26 @@ void arch_trigger_bad_exception(void)
 	__asm__ volatile("ud2");
 }
 
+/* ---- Not-present faults a live remap may cause ---- */
+
+static bool (*kernel_fault_fixup)(u64 va);
+
+void arch_set_kernel_fault_fixup(bool (*fixup)(u64 va))
+{
+	__atomic_store_n(&kernel_fault_fixup, fixup, __ATOMIC_RELEASE);
+}
+
+/* x86 remaps never break (SDM Vol. 3A 4.10.4), but the hook works the same. */
+static bool remap_fault_fixup(const struct trap_frame *f)
+{
+	bool (*fixup)(u64 va) = __atomic_load_n(&kernel_fault_fixup, __ATOMIC_ACQUIRE);
+
+	/* Error code bit 0 clear: the page was not present. */
+	if (!fixup || f->vector != VEC_PF || (f->error_code & BIT(0)))
+		return false;
+	return fixup(read_cr2());
+}
+
 /* ---- Dispatch ---- */
 
 void x86_trap(struct trap_frame *f)
@@ -279,7 +299,7 @@ void x86_trap(struct trap_frame *f)
 	/* Spurious LAPIC interrupts and the masked legacy PIC's spurious IRQ 7/15: no EOI. */
 	if (v == VEC_SPURIOUS || v == VEC_PIC_BASE + 7 || v == VEC_PIC_BASE + 15)
 		return;
-	if (v < 32 && apply_fixup(f))
+	if (v < 32 && (remap_fault_fixup(f) || apply_fixup(f)))
 		return;
 	report_unexpected(f);
 }
