@@ -86,6 +86,13 @@ void arch_kernel_pt_activate(paddr_t root);
  */
 void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level);
 void arch_kernel_tlb_flush_all(void);
+/* Kernel TLB maintenance issued so far, summed over CPUs (the BBM study counts it). */
+struct arch_tlb_counts {
+	u64 invalidations; /* TLBI / INVLPG / CR3 reloads */
+	u64 barriers;	   /* DSB and ISB around them (arm64) */
+	u64 ipis;	   /* shootdown IPIs sent (x86) */
+};
+void arch_tlb_counts(struct arch_tlb_counts *out);
 /*
  * True when invalidating other CPUs' TLBs interrupts them (x86 shootdown
  * IPIs): a CPU spinning with interrupts masked then stalls every

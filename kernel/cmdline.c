@@ -56,6 +56,18 @@ static int opt_bbm(struct kernel_options *o, char *value)
 	return 0;
 }
 
+static int opt_bbm_study(struct kernel_options *o, char *value)
+{
+	u64 n = 100;
+
+	if (value && (!parse_u64(value, strlen(value), &n) || n < 1 || n > 100000)) {
+		printf("granule: cmdline: bbm_study= takes a number of rounds from 1 to 100000\n");
+		return -1;
+	}
+	o->bbm_study_rounds = (unsigned)n;
+	return 0;
+}
+
 /* off, or a strategy letter: the order of enum hvo_strategy (mm/hvo.h). */
 static int opt_hvo(struct kernel_options *o, char *value)
 {
@@ -129,6 +141,8 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 		return opt_bbm(o, value);
 	if (!strcmp(key, "hvo"))
 		return opt_hvo(o, value);
+	if (!strcmp(key, "bbm_study"))
+		return opt_bbm_study(o, value);
 	if (!strcmp(key, "demo_mem"))
 		return opt_demo_mem(o, value);
 	if (!strcmp(key, "semihosting"))
@@ -139,7 +153,7 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	if (!strcmp(key, "BOOT_IMAGE") || !strcmp(key, "--"))
 		return 0;
 	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo[=MODE] demo_mem= "
-	       "bbm= hvo= semihosting quiet)\n",
+	       "bbm= hvo= bbm_study[=N] semihosting quiet)\n",
 	       key);
 	return -2;
 }

@@ -32,6 +32,8 @@ struct kernel_options {
 	 * sequences on a CPU that has more.
 	 */
 	unsigned bbm_level;
+	/* bbm_study[=ROUNDS]: run the break-before-make study (kernel/bbm_study.c), then exit. */
+	unsigned bbm_study_rounds;
 	/* hvo=off|a|b|c|d|e: the vmemmap optimization strategy (mm/hvo.h); default e. */
 	unsigned hvo;
 	bool hvo_set;

@@ -2,6 +2,7 @@
 /* The common C entry: every boot path ends here with a filled boot_info. */
 #include "arch/arch.h"
 #include "boot/boot_info.h"
+#include "kernel/bbm_study.h"
 #include "kernel/cmdline.h"
 #include "mm/hvo.h"
 #include "kernel/demo.h"
@@ -72,6 +73,8 @@ __noreturn void kernel_main(struct boot_info *bi)
 
 	if (kopt.run_tests)
 		kernel_exit(kernel_tests_run(&kopt) ? 1 : 0);
+	if (kopt.bbm_study_rounds)
+		kernel_exit(bbm_study_run(kopt.bbm_study_rounds) ? 1 : 0);
 	status = demo_run();
 	if (status < 0) {
 		demo_boot_report();

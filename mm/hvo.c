@@ -119,9 +119,9 @@ static bool fixup_wait(u64 va)
 	__atomic_fetch_add(&stats.fixup_waits, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&stats.fixup_wait_ticks, waited, __ATOMIC_RELAXED);
 	max = __atomic_load_n(&stats.fixup_wait_ticks_max, __ATOMIC_RELAXED);
-	while (waited > max && !__atomic_compare_exchange_n(&stats.fixup_wait_ticks_max, &max,
-							    waited, true, __ATOMIC_RELAXED,
-							    __ATOMIC_RELAXED))
+	while (waited > max &&
+	       !__atomic_compare_exchange_n(&stats.fixup_wait_ticks_max, &max, waited, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 	return true;
 }
@@ -214,13 +214,10 @@ static void guard_close(struct guard *g)
 static unsigned resize_level(void)
 {
 	switch (strategy) {
-	case HVO_NT:
-		return 1;
+	case HVO_NT: return 1;
 	case HVO_DIRECT:
-	case HVO_NO_BREAK:
-		return PT_BBM_LEVELS - 1; /* capped by the CPU's own (pt->bbm_level) */
-	default:
-		return 0;
+	case HVO_NO_BREAK: return PT_BBM_LEVELS - 1; /* capped by the CPU's own (pt->bbm_level) */
+	default: return 0;
 	}
 }
 
@@ -301,8 +298,7 @@ static int remap_tails_to_shared(struct tail_pages tp)
 {
 	struct pgtable *kpt = kmap_pgtable_mut();
 
-	if (strategy == HVO_NO_BREAK &&
-	    pt_protect(kpt, tp.va, tp.count << PAGE_SHIFT, vmemmap_ro))
+	if (strategy == HVO_NO_BREAK && pt_protect(kpt, tp.va, tp.count << PAGE_SHIFT, vmemmap_ro))
 		return -1;
 	for (u64 i = 0; i < tp.count; i++) {
 		u64 va = tp.va + (i << PAGE_SHIFT);
@@ -513,6 +509,20 @@ void hvo_get_stats(struct hvo_stats *out)
 {
 	spin_lock(&hvo_lock);
 	*out = stats;
+	out->breaks = __atomic_load_n(&live.breaks, __ATOMIC_RELAXED);
+	out->break_ticks = __atomic_load_n(&live.break_ticks, __ATOMIC_RELAXED);
+	out->break_ticks_max = __atomic_load_n(&live.break_ticks_max, __ATOMIC_RELAXED);
+	out->nt_sequences = __atomic_load_n(&live.nt_sequences, __ATOMIC_RELAXED);
+	out->direct_resizes = __atomic_load_n(&live.direct_resizes, __ATOMIC_RELAXED);
+	spin_unlock(&hvo_lock);
+}
+
+void hvo_reset_peaks(void)
+{
+	spin_lock(&hvo_lock);
+	__atomic_store_n(&live.break_ticks_max, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&stats.fixup_wait_ticks_max, 0, __ATOMIC_RELAXED);
+	stats.remap_ticks_max = 0;
 	spin_unlock(&hvo_lock);
 }
 
@@ -525,6 +535,7 @@ void hvo_report(void)
 	       "(%llu pages freed, %llu restored), %llu fixup waits, %llu breaks\n",
 	       strategy_names[strategy], (unsigned long long)s.optimized,
 	       (unsigned long long)s.restored, (long long)(s.saved_pages * (s64)(PAGE_SIZE >> 10)),
-	       (unsigned long long)s.vmemmap_pages_freed, (unsigned long long)s.vmemmap_pages_restored,
-	       (unsigned long long)s.fixup_waits, (unsigned long long)live.breaks);
+	       (unsigned long long)s.vmemmap_pages_freed,
+	       (unsigned long long)s.vmemmap_pages_restored, (unsigned long long)s.fixup_waits,
+	       (unsigned long long)s.breaks);
 }

@@ -36,6 +36,8 @@ struct hvo_stats {
 	u64 fixup_waits, fixup_wait_ticks, fixup_wait_ticks_max;
 	u64 rendezvous, rendezvous_ticks;
 	u64 remap_ticks, remap_ticks_max; /* each optimize or restore, end to end */
+	/* The kernel tables' live sequences (pt_live_stats), HVO's and everyone else's. */
+	u64 breaks, break_ticks, break_ticks_max, nt_sequences, direct_resizes;
 };
 
 /* Chooses the strategy (hvo= option, else the default for the CPU) and prints it. */
@@ -52,6 +54,8 @@ bool hvo_restore(paddr_t head, unsigned order);
 bool hvo_is_optimized(paddr_t head);
 
 void hvo_get_stats(struct hvo_stats *out);
+/* Zeroes the maxima, so the next hvo_get_stats() shows those of what ran since. */
+void hvo_reset_peaks(void);
 void hvo_report(void);
 
 #endif

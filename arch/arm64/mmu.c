@@ -6,6 +6,7 @@
 #include "arch/arm64/tlbi.h"
 #include "arch/pt_format.h"
 #include "boot/boot_info.h"
+#include "kernel/percpu.h"
 #include "lib/printf.h"
 
 /*
@@ -128,6 +129,26 @@ void arch_kernel_pt_activate(paddr_t root)
 	arm64_mmu_switch(&arm64_mmu);
 }
 
+/* Per CPU, written only by its own CPU: TLBI instructions, then DSB/ISB barriers. */
+static u64 tlb_counts[MAX_CPUS][2];
+
+static void count_tlb(u64 tlbis, u64 barriers)
+{
+	u64 *c = tlb_counts[this_cpu_id()];
+
+	c[0] += tlbis;
+	c[1] += barriers;
+}
+
+void arch_tlb_counts(struct arch_tlb_counts *out)
+{
+	*out = (struct arch_tlb_counts){0};
+	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
+		out->invalidations += __atomic_load_n(&tlb_counts[cpu][0], __ATOMIC_RELAXED);
+		out->barriers += __atomic_load_n(&tlb_counts[cpu][1], __ATOMIC_RELAXED);
+	}
+}
+
 /* Above this many TLBI instructions one full invalidation is cheaper. */
 #define TLBI_OPS_LIMIT 64
 
@@ -139,6 +160,7 @@ void arch_kernel_pt_activate(paddr_t root)
 static void issue_tlbi(u64 op, bool is_range, void *ctx)
 {
 	(void)ctx;
+	count_tlb(1, 0);
 	if (!is_range && arm64_at_el2)
 		__asm__ volatile("tlbi vae2is, %0" : : "r"(op) : "memory");
 	else if (!is_range)
@@ -174,6 +196,7 @@ void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level)
 		arch_kernel_tlb_flush_all();
 		return;
 	}
+	count_tlb(0, 3); /* DSB ISHST, DSB ISH, ISB */
 	dsb(ishst);
 	if (by_range)
 		tlbi_range_plan(start, pages, level, arm64_features.ttl, issue_tlbi, NULL);
@@ -186,6 +209,7 @@ void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level)
 
 void arch_kernel_tlb_flush_all(void)
 {
+	count_tlb(1, 3);
 	dsb(ishst);
 	if (arm64_at_el2)
 		__asm__ volatile("tlbi alle2is" : : : "memory");

@@ -59,11 +59,24 @@ void arch_kernel_pt_activate(paddr_t root)
 	};
 }
 
+/* Per CPU, written only by its own CPU: invalidations, shootdown IPIs sent. */
+static u64 tlb_counts[MAX_CPUS][2];
+
+void arch_tlb_counts(struct arch_tlb_counts *out)
+{
+	*out = (struct arch_tlb_counts){0};
+	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
+		out->invalidations += __atomic_load_n(&tlb_counts[cpu][0], __ATOMIC_RELAXED);
+		out->ipis += __atomic_load_n(&tlb_counts[cpu][1], __ATOMIC_RELAXED);
+	}
+}
+
 /* Drops every TLB entry of this CPU, global ones included (a PGE toggle, SDM Vol 3 4.10.4.1). */
 static void local_flush_all(void)
 {
 	u64 cr4 = read_cr4();
 
+	tlb_counts[this_cpu_id()][0]++;
 	if (cr4 & CR4_PGE) {
 		write_cr4(cr4 & ~CR4_PGE);
 		write_cr4(cr4);
@@ -94,6 +107,7 @@ static void local_flush_range(u64 va, u64 size, unsigned level)
 		local_flush_all();
 		return;
 	}
+	tlb_counts[this_cpu_id()][0] += (end - start) / step;
 	for (u64 p = start; p < end; p += step)
 		invlpg(p);
 }
@@ -119,6 +133,7 @@ static void shootdown(void (*fn)(void *), void *arg)
 	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
 		if (cpu == self || !__atomic_load_n(&percpu[cpu].online, __ATOMIC_ACQUIRE))
 			continue;
+		tlb_counts[self][1]++;
 		if (smp_call(cpu, fn, arg, true))
 			panic("TLB shootdown: CPU %u did not answer", cpu);
 	}
