@@ -17,6 +17,8 @@ BENCHES = [
     ("split 1G -> 2M (per entry filled)", "split_1g_to_2m", 512, 5),
     ("split 2M -> 4K (per entry filled)", "split_2m_to_4k", 512, 5),
     ("collapse 4K -> 2M -> 1G (per entry checked)", "collapse_4k_to_1g", 262144 + 512, 5),
+    ("the same collapse at FEAT_BBM level 2 (per entry checked)", "collapse_4k_to_1g_bbm2",
+     262144 + 512, 5),
     ("unmap 1 GiB of 4K + reclaim (per entry)", "unmap_reclaim_1g_4k", 262144 + 512, None),
 ]
 

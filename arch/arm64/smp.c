@@ -4,6 +4,7 @@
 #include "arch/arm64/arm64.h"
 #include "arch/arm64/psci.h"
 #include "arch/arm64/sysreg.h"
+#include "arch/pt_format.h"
 #include "boot/boot_info.h"
 #include "drivers/fdt.h"
 #include "kernel/panic.h"
@@ -83,9 +84,28 @@ int arch_cpu_start(unsigned cpu, u64 hwid, void *stack_top)
 	return 0;
 }
 
+/*
+ * The kernel's tables were built for the boot CPU's FEAT_BBM level; a CPU
+ * with less would meet resize sequences it does not support (a direct size
+ * change would be unpredictable there, D8.16.2). It stays off, and says so.
+ */
+static void check_bbm_level(void)
+{
+	unsigned mine = (unsigned)FIELD_GET(read_sysreg(ID_AA64MMFR2_EL1), 55, 52);
+
+	if (mine >= arch_pt_bbm_level())
+		return;
+	printf("smp: CPU %u (MPIDR 0x%llx) has FEAT_BBM level %u, below the %u the page tables "
+	       "use: left off (boot with bbm=%u to use it)\n",
+	       this_cpu_id(), (unsigned long long)mpidr_affinity(), mine, arch_pt_bbm_level(),
+	       mine);
+	arch_halt();
+}
+
 __noreturn void arm64_secondary_c_entry(void)
 {
 	arm64_cpu_init_common();
+	check_bbm_level();
 	arm64_platform_cpu_init();
 	secondary_main();
 }

@@ -63,6 +63,12 @@ BENCH void bench_collapse_4k_to_1g(void)
 	pt_collapse(&pt, VA, GiB(1));
 }
 
+/* The same with FEAT_BBM level 2: each table becomes a block directly, one flush at the end. */
+BENCH void bench_collapse_4k_to_1g_bbm2(void)
+{
+	pt_collapse(&pt, VA, GiB(1));
+}
+
 BENCH void bench_unmap_reclaim_1g_4k(void)
 {
 	pt_unmap(&pt, VA, GiB(1));
@@ -122,6 +128,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(which, "collapse_4k_to_1g")) {
 		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(0));
 		bench_collapse_4k_to_1g();
+	} else if (!strcmp(which, "collapse_4k_to_1g_bbm2")) {
+		pt.bbm_level = 2;
+		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(0));
+		bench_collapse_4k_to_1g_bbm2();
 	} else if (!strcmp(which, "unmap_reclaim_1g_4k")) {
 		pt_map(&pt, VA, pa_init(PA), GiB(1), rw, PT_MAP_MAX_LEVEL(0));
 		bench_unmap_reclaim_1g_4k();
@@ -136,7 +146,7 @@ int main(int argc, char **argv)
 	} else {
 		fprintf(stderr,
 			"usage: %s map_1g_4k|map_4k_existing[_setup]|split_1g_to_2m|"
-			"split_2m_to_4k|collapse_4k_to_1g|unmap_reclaim_1g_4k|bytes\n",
+			"split_2m_to_4k|collapse_4k_to_1g[_bbm2]|unmap_reclaim_1g_4k|bytes\n",
 			argv[0]);
 		return 2;
 	}
