@@ -87,8 +87,7 @@ static void sample_begin(struct sample *s)
 	s->start = arch_counter_read();
 }
 
-static void sample_end(const struct sample *s, const char *strategy, const char *op,
-		       unsigned round)
+static void sample_end(const struct sample *s, const char *strategy, const char *op, unsigned round)
 {
 	u64 latency = arch_counter_read() - s->start;
 	struct arch_tlb_counts tlb;

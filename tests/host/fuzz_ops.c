@@ -174,7 +174,7 @@ static unsigned run_format(const struct pt_format *fmt, const u8 *data, size_t l
 	unsigned bbm = len ? data[0] % PT_BBM_LEVELS : 0;
 
 	harness_reset_memory();
-	model_reset(bbm, fmt == &arm64_s1_el2_format);
+	model_reset(bbm, fmt->resize[0] == PT_LIVE_BREAK_BEFORE_MAKE); /* arm64 rules */
 	free0 = pmm_free_bytes();
 	st.ref = calloc(WIN_PAGES, sizeof(u64));
 	harness_bbm_level = bbm;
@@ -201,5 +201,6 @@ static unsigned run_format(const struct pt_format *fmt, const u8 *data, size_t l
 unsigned fuzz_run(const u8 *data, size_t len)
 {
 	return run_format(&arm64_s1_el2_format, data, len) +
-	       run_format(&x86_64_4level_format, data, len);
+	       run_format(&x86_64_4level_format, data, len) +
+	       run_format(&arm64_s1_el2_lpa2_va52_format, data, len);
 }

@@ -193,7 +193,57 @@ static void test_resize_without_nt_is_caught(void)
 	EXPECT(r.violations > 0);
 }
 
+/*
+ * HVO's tail remap (mm/hvo.c) on the model: writable tails to one shared
+ * read-only page and back. Read-only first (strategy e) never leaves a hole
+ * for the racing reader; the direct remap (strategies a-d) breaks. Both obey
+ * the rules and leave nothing stale.
+ */
+static void hvo_remap_run(bool readonly_first, u64 *racer_faults)
+{
+	const u64 shared = PA + MiB(64), tails = VA + KiB(4);
+	struct pgtable pt;
+
+	harness_reset_memory();
+	model_reset(0, true);
+	EXPECT_EQ(pt_init(&pt, &arm64_s1_el2_format, &model_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA, pa_init(PA), KiB(16), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	for (unsigned c = 0; c < MODEL_CPUS; c++)
+		model_touch(&pt, c, tails + c * KiB(4) % KiB(12));
+	model_racer_cpu = 1;
+	if (readonly_first)
+		EXPECT_EQ(pt_protect(&pt, tails, KiB(12), ro), 0);
+	for (u64 off = 0; off < KiB(12); off += KiB(4))
+		EXPECT_EQ(
+			pt_map(&pt, tails + off, pa_init(shared), KiB(4), ro, PT_MAP_MAX_LEVEL(0)),
+			0);
+	/* Restore: fresh frames, read-only first and writable after, or writable at once. */
+	for (u64 off = 0; off < KiB(12); off += KiB(4))
+		EXPECT_EQ(pt_map(&pt, tails + off, pa_init(PA + MiB(1) + off), KiB(4),
+				 readonly_first ? ro : rw, PT_MAP_MAX_LEVEL(0)),
+			  0);
+	if (readonly_first)
+		EXPECT_EQ(pt_protect(&pt, tails, KiB(12), rw), 0);
+	*racer_faults = model_racer_faults;
+	EXPECT_EQ(model_bbm_violations(), 0);
+	EXPECT_EQ(model_stale(&pt), 0);
+	model_racer_cpu = -1;
+	pt_destroy(&pt);
+}
+
+static void test_hvo_tail_remaps(void)
+{
+	u64 direct_faults, readonly_first_faults;
+
+	hvo_remap_run(false, &direct_faults);
+	hvo_remap_run(true, &readonly_first_faults);
+	ktap_diag("racer faults: direct remap %llu, read-only first %llu",
+		  (unsigned long long)direct_faults, (unsigned long long)readonly_first_faults);
+	EXPECT(direct_faults > 0);
+	EXPECT_EQ(readonly_first_faults, 0);
+}
+
 KTAP_SUITE(suite_host_model, "host-model", KTAP_CASE(test_missing_invalidation_is_caught),
 	   KTAP_CASE(test_skipped_break_is_caught), KTAP_CASE(test_real_rules_pass),
 	   KTAP_CASE(test_wrong_ttl_hint_is_caught), KTAP_CASE(test_resize_sequences_per_bbm_level),
-	   KTAP_CASE(test_resize_without_nt_is_caught));
+	   KTAP_CASE(test_resize_without_nt_is_caught), KTAP_CASE(test_hvo_tail_remaps));

@@ -70,6 +70,36 @@ static void test_exhaustion_returns_zero(void)
 		pmm_free(blocks[n], 14);
 }
 
+/* A frame the allocator never owned joins it, and any free frame can be taken by address. */
+static void test_give_and_claim(void)
+{
+	paddr_t spare, middle;
+	u64 free0, total0;
+
+	harness_reset_memory();
+	free0 = pmm_free_bytes();
+	total0 = pmm_total_bytes();
+	/* The struct page array's region is rounded up: its last frame is reserved and unused. */
+	spare = pa_init(pa_addr(page_array_pa) + page_array_bytes - PAGE_SIZE);
+	EXPECT_EQ(pa_to_page(spare)->state, PAGE_RESERVED);
+	pmm_give(spare);
+	EXPECT_EQ(pmm_free_bytes(), free0 + PAGE_SIZE);
+	EXPECT_EQ(pmm_total_bytes(), total0 + PAGE_SIZE);
+	EXPECT(pmm_claim(spare));
+	EXPECT(!pmm_claim(spare)); /* allocated now */
+	EXPECT_EQ(pmm_free_bytes(), free0);
+
+	/* A frame deep inside a large free block: the block splits around it, and merges back. */
+	middle = pa_init(ARENA_PA + MiB(100) + KiB(12));
+	EXPECT(pmm_claim(middle));
+	EXPECT_EQ(pa_to_page(middle)->state, PAGE_ALLOCATED_HEAD);
+	EXPECT_EQ(pmm_free_bytes(), free0 - PAGE_SIZE);
+	pmm_free(middle, ORDER_4K);
+	EXPECT_EQ(pmm_free_bytes(), free0);
+	EXPECT_EQ(pmm_free_blocks(0), 0);
+	EXPECT(!pmm_claim(pa_init(ARENA_PA + ARENA_SIZE + PAGE_SIZE))); /* not RAM */
+}
+
 KTAP_SUITE(suite_host_pmm, "host-pmm", KTAP_CASE(test_orders_and_merge_back),
 	   KTAP_CASE(test_allocations_are_zeroed), KTAP_CASE(test_alloc_below_limit),
-	   KTAP_CASE(test_exhaustion_returns_zero));
+	   KTAP_CASE(test_exhaustion_returns_zero), KTAP_CASE(test_give_and_claim));
