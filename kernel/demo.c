@@ -53,6 +53,7 @@ struct progress {
 	struct vm *vm;
 	u64 total;	/* pages to arrive */
 	u32 stop, done; /* set by the boot CPU / by the drawer when it returns */
+	struct smp_work work;
 };
 
 static struct vm demo_vm;
@@ -94,7 +95,7 @@ static void print_bar(const struct progress *p, unsigned tenths, u64 arrived)
 }
 
 /*
- * Runs on a spare CPU (a cross-call: interrupts masked there) while the vCPU
+ * Runs on a spare CPU (a work item in thread context) while the vCPU
  * runs on the boot CPU: one line per 10% of the pages arrived. Polling the
  * counters costs the measured CPUs nothing but shared cache lines.
  */
@@ -126,7 +127,7 @@ static void progress_start(struct progress *p, struct vm *vm, int cpu)
 		return;
 	}
 	p->done = 0;
-	if (smp_call((unsigned)cpu, progress_main, p, false))
+	if (smp_work_queue((unsigned)cpu, &p->work, progress_main, p))
 		p->done = 1;
 }
 
@@ -135,6 +136,9 @@ static void progress_stop(struct progress *p)
 	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
 		arch_cpu_relax();
+	/* Its work item makes one last store after done: then p is free for the next run. */
+	if (__atomic_load_n(&p->work.state, __ATOMIC_ACQUIRE) != SMP_WORK_IDLE)
+		smp_work_wait(&p->work, arch_counter_freq());
 }
 
 static struct postcopy_config demo_config(enum postcopy_unit unit, u64 latency_us, u64 mbytes_s)

@@ -93,9 +93,11 @@ static void inval_seq_bump(struct vm *vm)
 /* ---- Region locks ---- */
 
 /*
- * Region locks are held with interrupts masked: the mover runs from a
- * cross-call (an interrupt), and one sent to a CPU whose interrupted thread
- * held a region lock would spin on it forever.
+ * Region locks are held with interrupts masked: nothing that runs in
+ * interrupt context takes them today (the mover is a thread-context work
+ * item), but a cross-call that did would spin forever on a lock its own
+ * CPU's interrupted thread holds; masking keeps that possible and costs
+ * little, since the sections are short.
  */
 static unsigned long region_lock(struct pc_region *r)
 {
@@ -707,7 +709,7 @@ static void mover_stream_slot(struct vm *vm, struct vm_slot *s)
 	}
 }
 
-/* Runs on the mover's CPU (from a cross-call) until every page is in or it is told to stop. */
+/* Runs on the mover's CPU (a work item) until every page is in or it is told to stop. */
 static void mover_main(void *arg)
 {
 	struct vm *vm = arg;
@@ -723,7 +725,7 @@ static void mover_main(void *arg)
 int vm_postcopy_pick_cpu(void)
 {
 	for (unsigned i = nr_cpus; i-- > 0;)
-		if (i != this_cpu_id() && __atomic_load_n(&percpu[i].online, __ATOMIC_ACQUIRE))
+		if (i != this_cpu_id() && smp_cpu_idle(i))
 			return (int)i;
 	return -1;
 }
@@ -737,14 +739,26 @@ int vm_postcopy_start_mover(struct vm *vm, unsigned cpu)
 	vm->pc.mover_cpu = cpu;
 	__atomic_store_n(&vm->pc.mover_state, MOVER_RUNNING, __ATOMIC_RELEASE);
 	/*
-	 * The mover runs inside the cross-call on that CPU (interrupts masked
-	 * there) until it is done: that CPU serves nothing else meanwhile.
+	 * A work item in thread context on that CPU (kernel/smp.h): interrupts
+	 * stay enabled there, so it keeps taking IPIs and its timer; it runs
+	 * until it is done or stopped, and that CPU runs nothing else meanwhile.
 	 */
-	if (smp_call(cpu, mover_main, vm, false)) {
+	if (smp_work_queue(cpu, &vm->pc.mover_work, mover_main, vm)) {
 		vm->pc.mover_state = MOVER_IDLE;
 		return VM_ERR_UNSUPPORTED;
 	}
 	return 0;
+}
+
+/* After MOVER_DONE the work item still has its last store to make: then vm is ours again. */
+static void mover_work_settle(struct vm *vm)
+{
+	u32 state = __atomic_load_n(&vm->pc.mover_work.state, __ATOMIC_ACQUIRE);
+
+	while (state == SMP_WORK_QUEUED || state == SMP_WORK_RUNNING) {
+		arch_cpu_relax();
+		state = __atomic_load_n(&vm->pc.mover_work.state, __ATOMIC_ACQUIRE);
+	}
 }
 
 bool vm_postcopy_wait_mover(struct vm *vm, u64 timeout_ticks)
@@ -756,6 +770,7 @@ bool vm_postcopy_wait_mover(struct vm *vm, u64 timeout_ticks)
 			return false;
 		arch_cpu_relax();
 	}
+	mover_work_settle(vm);
 	return true;
 }
 
@@ -765,6 +780,7 @@ void vm_postcopy_stop_mover(struct vm *vm)
 	/* It looks at the flag between units: at most one unit's transfer away. */
 	while (__atomic_load_n(&vm->pc.mover_state, __ATOMIC_ACQUIRE) == MOVER_RUNNING)
 		arch_cpu_relax();
+	mover_work_settle(vm);
 }
 
 bool vm_postcopy_complete(struct vm *vm)
