@@ -24,7 +24,7 @@ static int inject_outside_memory(struct vcpu *v, const struct vm_exit *exit)
 		       exit->fault.gpa, rc);
 		return VM_ERR_GUEST;
 	}
-	v->vm->stats.aborts_injected++;
+	vm_stat_inc(&v->vm->stats.aborts_injected);
 	return VCPU_RESUME;
 }
 

@@ -54,13 +54,30 @@ static s64 hc_report(struct vm *vm, u64 key, u64 value)
 	return 0;
 }
 
+/* Starts a secondary vCPU: the generic analogue of PSCI CPU_ON (x86 guests use it). */
+static s64 hc_vcpu_start(struct vm *vm, u64 index, u64 entry, u64 context)
+{
+	int rc;
+
+	if (index >= VM_MAX_VCPUS || !vm->vcpus[index])
+		return GRANULE_E_INVAL;
+	rc = vcpu_start(vm->vcpus[index], entry, context);
+	if (rc == VCPU_START_BADADDR)
+		return GRANULE_E_RANGE;
+	return rc == VCPU_START_BUSY ? GRANULE_E_BUSY : 0;
+}
+
 int vm_handle_hypercall(struct vcpu *v, const struct vm_exit *exit)
 {
 	const struct vm_exit_call *c = &exit->call;
 	struct vm *vm = v->vm;
 	s64 result;
 
-	vm->stats.hypercalls++;
+	/* PSCI function IDs over HVC (SMCCC's HVC conduit): vmm/psci.c. */
+	if (psci_is_call(c->nr))
+		return psci_handle(v, c);
+
+	vm_stat_inc(&vm->stats.hypercalls);
 	switch (c->nr) {
 	case GRANULE_HC_VERSION: result = GRANULE_ABI_VERSION; break;
 	case GRANULE_HC_CONSOLE_WRITE: result = hc_console_write(vm, c->args[0], c->args[1]); break;
@@ -69,11 +86,15 @@ int vm_handle_hypercall(struct vcpu *v, const struct vm_exit *exit)
 	case GRANULE_HC_EXIT:
 		v->exited = true;
 		v->exit_status = c->args[0];
+		vm_stop(vm, 0, c->args[0]);
 		return VCPU_EXITED;
+	case GRANULE_HC_VCPU_START:
+		result = hc_vcpu_start(vm, c->args[0], c->args[1], c->args[2]);
+		break;
 	default: result = GRANULE_E_NOSYS; break;
 	}
 	if (result < 0)
-		vm->stats.bad_hypercalls++;
+		vm_stat_inc(&vm->stats.bad_hypercalls);
 	arch_vcpu_set_result(v->arch, (u64)result);
 	return VCPU_RESUME;
 }

@@ -591,7 +591,7 @@ static u64 forget_pages(struct vm *vm, struct vm_slot *s, u64 gpa, u64 len)
 			continue;
 		bit_clear(s->pc->requested, i);
 		stat_add(&vm->pc.stats.pages_discarded, 1);
-		vm->stats.pages_discarded++;
+		vm_stat_inc(&vm->stats.pages_discarded);
 	}
 	return unmapped;
 }

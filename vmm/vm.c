@@ -192,7 +192,7 @@ static void *slot_page_fill_locked(struct vm *vm, struct vm_slot *s, u64 gpa)
 		memzero_pages(page, PAGE_SIZE);
 		arch_vm_cache_sync(page, PAGE_SIZE, false);
 		slot_page_mark(s, gpa, true);
-		vm->stats.pages_zeroed++;
+		vm_stat_inc(&vm->stats.pages_zeroed);
 	}
 	return page;
 }
@@ -230,7 +230,7 @@ int vm_slot_map_page(struct vm *vm, struct vm_slot *s, u64 gpa)
 		    PAGE_SIZE, ram_attrs, PT_MAP_MAX_LEVEL(0));
 	spin_unlock(&s->lock);
 	if (!rc)
-		vm->stats.maps++;
+		vm_stat_inc(&vm->stats.maps);
 	return rc;
 }
 
@@ -271,7 +271,7 @@ int vm_discard(struct vm *vm, u64 gpa, u64 len)
 	for (u64 at = gpa; at < gpa + len; at += PAGE_SIZE) {
 		if (slot_page_present(s, at)) {
 			slot_page_mark(s, at, false);
-			vm->stats.pages_discarded++;
+			vm_stat_inc(&vm->stats.pages_discarded);
 		}
 	}
 	spin_unlock(&s->lock);

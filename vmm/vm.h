@@ -26,6 +26,7 @@
 #define VM_ERR_SOURCE	   (-110) /* a page never arrived from the page source: VM stopped */
 
 #define VM_MAX_SLOTS	    4
+#define VM_MAX_VCPUS	    8
 #define VM_DEFAULT_GPA_BITS 40
 
 struct vm_slot {
@@ -51,6 +52,8 @@ struct vm_stats {
 	u64 pages_discarded;
 };
 
+struct vcpu;
+
 struct vm {
 	unsigned id; /* for messages: vm<id> */
 	struct pt_format fmt;
@@ -62,7 +65,19 @@ struct vm {
 	struct vm_stats stats;
 	u64 reports[GRANULE_REPORT_KEY_MAX]; /* GRANULE_HC_REPORT values by key */
 	struct vm_postcopy pc;		     /* postcopy demand paging (vmm/postcopy.h) */
+	/* vCPUs by index (vcpu_create), their power states and the VM's end (vmm/smp.c). */
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	u32 vcpus_on;	 /* vCPUs ON or ON_PENDING: the VM ends when the last one turns off */
+	u32 stopping;	 /* set once: every vCPU leaves its run loop at its next exit */
+	int stop_error;	 /* the first vCPU error that stopped the VM, or 0 */
+	u64 exit_status; /* GRANULE_HC_EXIT's status (0 for SYSTEM_OFF, last CPU_OFF) */
 };
+
+/* VM statistics are bumped by several vCPUs at once. */
+static inline void vm_stat_inc(u64 *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
 
 /* Creates an empty VM with a guest-physical space of gpa_bits (0: VM_DEFAULT_GPA_BITS). */
 int vm_create(struct vm *vm, unsigned gpa_bits);
