@@ -722,6 +722,31 @@ static void mover_main(void *arg)
 	__atomic_store_n(&vm->pc.mover_state, MOVER_DONE, __ATOMIC_RELEASE);
 }
 
+/*
+ * The mover in steps, for CPUs that have other work too (vm->while_off): each
+ * step claims the next 2M region of the slots from a shared cursor, so
+ * several CPUs stream different regions at once, and streams it.
+ */
+bool vm_postcopy_stream_step(struct vm *vm)
+{
+	u64 at = __atomic_fetch_add(&vm->pc.step_cursor, REGION_SIZE, __ATOMIC_RELAXED);
+	u64 step = mover_step(vm), start = arch_counter_read();
+
+	for (unsigned i = 0; i < vm->nr_slots; i++) {
+		struct vm_slot *s = &vm->slots[i];
+
+		if (at >= s->size) {
+			at -= s->size;
+			continue;
+		}
+		for (u64 gpa = s->gpa + at; s->pc && gpa < s->gpa + at + REGION_SIZE; gpa += step)
+			mover_unit(vm, s, gpa);
+		stat_add(&vm->pc.mover_ticks, arch_counter_read() - start);
+		return true;
+	}
+	return false;
+}
+
 int vm_postcopy_pick_cpu(void)
 {
 	for (unsigned i = nr_cpus; i-- > 0;)

@@ -109,6 +109,7 @@ struct vm_postcopy {
 	struct smp_work mover_work; /* the mover runs as a work item on mover_cpu */
 	int mover_error;	    /* the mover's first error (a page the source lost), or 0 */
 	u64 mover_ticks;	    /* how long the mover ran */
+	u64 step_cursor;	    /* vm_postcopy_stream_step()'s next offset into the slots */
 	struct postcopy_stats stats;
 };
 
@@ -152,6 +153,11 @@ int vm_postcopy_attach(struct vm *vm, const struct postcopy_config *cfg);
 int vm_postcopy_start_mover(struct vm *vm, unsigned cpu);
 /* The highest-numbered idle secondary CPU other than this one (kernel/smp.h), or -1. */
 int vm_postcopy_pick_cpu(void);
+/*
+ * One step of the mover on the calling CPU: streams the next 2M region not
+ * yet claimed by another step. Returns false when every region was claimed.
+ */
+bool vm_postcopy_stream_step(struct vm *vm);
 /* Waits for the mover to finish streaming (true) or for timeout_ticks (false). */
 bool vm_postcopy_wait_mover(struct vm *vm, u64 timeout_ticks);
 /* Stops the mover, if it runs, and waits until it has. */

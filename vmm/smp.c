@@ -109,8 +109,16 @@ static void vcpu_enter_pending(struct vcpu *v)
 	__atomic_store_n(&v->power, VCPU_ON, __ATOMIC_RELEASE);
 }
 
+/* With interrupts masked: waits for a kick unless one already changed the state. */
+static void vcpu_wait_off(struct vcpu *v)
+{
+	if (__atomic_load_n(&v->power, __ATOMIC_SEQ_CST) == VCPU_OFF && !vm_stopping(v->vm))
+		arch_wait_for_interrupt();
+}
+
 /*
- * Waits until v is started or the VM stops; false for the latter. The state
+ * Waits until v is started or the VM stops; false for the latter. An OFF
+ * vCPU's thread first offers its CPU to vm->while_off. The state
  * is looked at with interrupts masked and the CPU waits with them masked, so
  * the kick that follows a change cannot be lost (kernel/smp.c's idle loop
  * does the same).
@@ -118,19 +126,20 @@ static void vcpu_enter_pending(struct vcpu *v)
 static bool vcpu_wait_start(struct vcpu *v)
 {
 	for (;;) {
-		unsigned long flags = arch_irq_save();
 		u32 power = __atomic_load_n(&v->power, __ATOMIC_SEQ_CST);
-		bool stop = vm_stopping(v->vm);
 
-		if (!stop && power == VCPU_OFF)
-			arch_wait_for_interrupt();
-		arch_irq_restore(flags);
-		if (stop)
+		if (vm_stopping(v->vm))
 			return false;
 		if (power == VCPU_ON_PENDING)
 			vcpu_enter_pending(v);
 		if (power != VCPU_OFF)
 			return true;
+		if (!v->vm->while_off || !v->vm->while_off(v->vm)) {
+			unsigned long flags = arch_irq_save();
+
+			vcpu_wait_off(v);
+			arch_irq_restore(flags);
+		}
 	}
 }
 

@@ -52,6 +52,14 @@
 #define TG_SMP_BAD_CONTEXT 2
 #define TG_SMP_BAD_MPIDR   3
 
+/*
+ * TG_MODE_PATTERN_ALL on x0 vCPUs (1..8; arm64 only): vCPU 0 starts the
+ * others with PSCI CPU_ON, each checks its slice of the pages after the
+ * first and turns itself off, vCPU 0 waits for AFFINITY_INFO OFF of all and
+ * reports the bytes verified; exit 0.
+ */
+#define TG_MODE_PATTERN_SMP 8
+
 /* What TG_MODE_DISCARD_MOST keeps: the first 2 MiB (its own page in one 2M region). */
 #define TG_KEEP_BYTES 0x200000
 

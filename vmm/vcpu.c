@@ -131,6 +131,8 @@ static int run_loaded(struct vcpu *v)
 		rc = dispatch(v);
 		if (rc < 0)
 			return rc;
+		if (v->id == 0 && v->vm->after_exit)
+			v->vm->after_exit(v->vm);
 	}
 	return 0;
 }

@@ -71,6 +71,14 @@ struct vm {
 	u32 stopping;	 /* set once: every vCPU leaves its run loop at its next exit */
 	int stop_error;	 /* the first vCPU error that stopped the VM, or 0 */
 	u64 exit_status; /* GRANULE_HC_EXIT's status (0 for SYSTEM_OFF, last CPU_OFF) */
+	/*
+	 * Optional work for the vCPU threads' CPUs (vmm/smp.c): after_exit runs
+	 * on vCPU 0's thread after each of its exits (short: a progress line);
+	 * while_off runs on a thread whose vCPU is OFF, instead of waiting, for
+	 * one bounded step, and returns whether there was anything to do.
+	 */
+	void (*after_exit)(struct vm *vm);
+	bool (*while_off)(struct vm *vm);
 };
 
 /* VM statistics are bumped by several vCPUs at once. */

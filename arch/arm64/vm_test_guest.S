@@ -53,6 +53,8 @@ arm64_test_guest_start:
 	b.eq	mode_discard_most
 	cmp	x3, #TG_MODE_SMP
 	b.eq	mode_smp
+	cmp	x3, #TG_MODE_PATTERN_SMP
+	b.eq	mode_pattern_smp
 	mov	x1, #TG_EXIT_BAD_MODE
 	b	exit
 
@@ -364,6 +366,83 @@ smp_secondary:
 	b	exit
 	.balign	8
 	.ltorg
+
+/*
+ * TG_MODE_PATTERN_SMP: x0 = n vCPUs. vCPU 0 leaves RAM size and seed in
+ * smp_params, starts vCPUs 1..n-1 (context n), checks slice 0 and waits for
+ * the others to be OFF; vCPU i checks slice i (the pages after the first,
+ * cut in n, the last slice takes the rest) and turns itself off.
+ */
+mode_pattern_smp:
+	adr	x9, smp_params
+	stp	x20, x21, [x9]
+	dsb	sy
+	mov	x26, x0
+	adr	x11, smp_slice_entry
+	mov	x23, #1
+1:	cmp	x23, x26
+	b.hs	2f
+	psci	PSCI_CPU_ON_64, x23, x11, x26
+	expect_result 0, TG_EXIT_SMP_START
+	add	x23, x23, #1
+	b	1b
+2:	mov	x27, #0
+	bl	pattern_slice
+	mov	x23, #1
+3:	cmp	x23, x26
+	b.hs	4f
+	psci	PSCI_AFFINITY_INFO, x23
+	cmp	x0, #PSCI_AFF_OFF
+	cinc	x23, x23, eq
+	b	3b
+4:	sub	x11, x20, #4096
+	mov	x10, #GRANULE_REPORT_BYTES_VERIFIED
+	hypercall GRANULE_HC_REPORT, x10, x11
+	mov	x1, #TG_EXIT_OK
+	b	exit
+
+/* x0 = n (CPU_ON's context), x1 = this vCPU's index. */
+smp_slice_entry:
+	adr	x19, arm64_test_guest_start
+	adr	x9, smp_params
+	ldp	x20, x21, [x9]
+	adr	x9, guest_vectors
+	msr	vbar_el1, x9
+	isb
+	mov	x26, x0
+	mov	x27, x1
+	bl	pattern_slice
+	psci	PSCI_CPU_OFF
+	mov	x1, #TG_EXIT_SMP_SECONDARY
+	b	exit
+
+/* Checks slice x27 of x26 against the pattern; uses x23, x24, x28 and check_pattern_page's. */
+pattern_slice:
+	mov	x28, x30
+	bl	pattern_setup
+	lsr	x9, x20, #12
+	sub	x9, x9, #1
+	udiv	x10, x9, x26
+	mul	x23, x27, x10
+	add	x23, x23, #1
+	add	x24, x23, x10
+	sub	x11, x26, #1
+	cmp	x27, x11
+	add	x9, x9, #1
+	csel	x24, x9, x24, eq
+1:	cmp	x23, x24
+	b.hs	2f
+	add	x0, x19, x23, lsl #12
+	bl	check_pattern_page
+	add	x23, x23, #1
+	b	1b
+2:	ret	x28
+	.balign	8
+	.ltorg
+
+	.balign	16
+smp_params:
+	.quad	0, 0
 
 /* The vector at VBAR_EL1 + 0x200 checks what arrives against x26 (ELR) and x27 (FAR). */
 mode_abort:

@@ -18,12 +18,12 @@
 #include "vmm/vm.h"
 #include "tests/kernel/vm_tests.h"
 
-#define SEED	       0x5eedc0deULL
-#define REGION	       MiB(2)
-#define REGION_PAGES   (REGION / PAGE_SIZE)
-#define RACE_ROUNDS    200
-#define WAIT_MS	       5000
-#define HELD_MS	       50
+#define SEED	     0x5eedc0deULL
+#define REGION	     MiB(2)
+#define REGION_PAGES (REGION / PAGE_SIZE)
+#define RACE_ROUNDS  200
+#define WAIT_MS	     5000
+#define HELD_MS	     50
 
 static u64 ms_ticks(u64 ms)
 {
