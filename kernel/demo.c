@@ -237,19 +237,14 @@ static void record_tables(struct demo_result *r, const struct vm *vm)
 /*
  * The migration's vCPUs: DEMO_VCPUS (arm64: the built-in guest starts them
  * with PSCI CPU_ON) on as many CPUs, or one where the built-in guest has no
- * SMP mode (x86) or there are fewer CPUs.
+ * SMP mode (x86).
  */
-static unsigned demo_vcpu_count(unsigned cpus[DEMO_VCPUS - 1])
+static unsigned demo_vcpu_count(unsigned cpus[DEMO_VCPUS - 1], int *spare)
 {
-	unsigned n = 1;
-
 #if defined(ARCH_x86_64)
-	return 1;
+	return vm_pick_cpus(1, cpus, spare);
 #endif
-	for (unsigned i = 1; i < nr_cpus && n < DEMO_VCPUS; i++)
-		if (smp_cpu_idle(i))
-			cpus[n++ - 1] = i;
-	return n;
+	return vm_pick_cpus(DEMO_VCPUS, cpus, spare);
 }
 
 static int demo_vcpus_create(struct vm *vm, unsigned n)
@@ -273,21 +268,10 @@ static void demo_vcpus_destroy(unsigned n)
  * With a spare CPU the mover runs there all along; without one (4 vCPUs on 4
  * CPUs) it streams on the CPUs whose vCPU is off (stream_while_off).
  */
-static void demo_mover_start(struct vm *vm, unsigned n, const unsigned *cpus)
+static void demo_mover_start(struct vm *vm, unsigned n, int spare)
 {
-	int mover = -1;
-
-	for (unsigned i = nr_cpus; i-- > 1 && mover < 0;) {
-		bool taken = false;
-
-		for (unsigned k = 0; k + 1 < n; k++)
-			taken |= cpus[k] == i;
-		if (!taken && smp_cpu_idle(i))
-			mover = (int)i;
-	}
-
-	if (mover >= 0 && !vm_postcopy_start_mover(vm, (unsigned)mover)) {
-		printf("demo: %u vCPU(s), the mover on CPU %d\n", n, mover);
+	if (spare >= 0 && !vm_postcopy_start_mover(vm, (unsigned)spare)) {
+		printf("demo: %u vCPU(s), the mover on CPU %d\n", n, spare);
 		return;
 	}
 	printf("demo: %u vCPUs on %u CPUs, no CPU left for the mover: it streams on the CPUs "
@@ -298,13 +282,15 @@ static void demo_mover_start(struct vm *vm, unsigned n, const unsigned *cpus)
 /* Migration: the guest checks every byte while the pages arrive and the bar advances. */
 static int demo_migrate(struct vm *vm, struct demo_result *r)
 {
-	unsigned cpus[DEMO_VCPUS - 1], n = demo_vcpu_count(cpus);
+	unsigned cpus[DEMO_VCPUS - 1];
+	int spare;
+	unsigned n = demo_vcpu_count(cpus, &spare);
 	u64 start = arch_counter_read(), ticks = 0;
 	int rc = demo_vcpus_create(vm, n);
 
 	if (!rc) {
 		progress_start(&demo_progress, vm);
-		demo_mover_start(vm, n, cpus);
+		demo_mover_start(vm, n, spare);
 		rc = vm_run(vm, cpus);
 		ticks = arch_counter_read() - start;
 		if (!vm_postcopy_wait_mover(vm, DEMO_TIMEOUT_SEC * arch_counter_freq()))

@@ -43,6 +43,7 @@
 #define GRANULE_REPORT_MISMATCHES     2 /* bytes that differed from the pattern */
 #define GRANULE_REPORT_BYTES_DISCARD  3 /* bytes handed back with GRANULE_HC_DISCARD */
 #define GRANULE_REPORT_PHASE	      4 /* workload number now starting (progress) */
+#define GRANULE_REPORT_VCPUS	      5 /* vCPUs the smp workload ran on (ABI 1.1) */
 
 /*
  * Guest RAM as the guests expect it (docs/hypercalls.md, "Entry state"): one contiguous range

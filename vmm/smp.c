@@ -204,3 +204,19 @@ int vm_run(struct vm *vm, const unsigned *cpus)
 		return VM_ERR_GUEST;
 	return vm->stop_error;
 }
+
+unsigned vm_pick_cpus(unsigned want, unsigned *cpus, int *spare)
+{
+	unsigned n = 1;
+
+	*spare = -1;
+	for (unsigned i = 1; i < nr_cpus; i++) {
+		if (!smp_cpu_idle(i))
+			continue;
+		if (n < want)
+			cpus[n++ - 1] = i;
+		else if (*spare < 0)
+			*spare = (int)i;
+	}
+	return n;
+}

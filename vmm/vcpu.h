@@ -84,5 +84,11 @@ bool vm_stopping(const struct vm *vm);
  * VM exited (vm->exit_status), or the first vCPU's error.
  */
 int vm_run(struct vm *vm, const unsigned *cpus);
+/*
+ * CPUs for vm_run(): up to want - 1 idle secondaries, lowest first, into
+ * cpus (the calling CPU runs vCPU 0); returns the vCPU count they allow (1 +
+ * those). *spare gets one more idle secondary (for the mover), or -1.
+ */
+unsigned vm_pick_cpus(unsigned want, unsigned *cpus, int *spare);
 
 #endif

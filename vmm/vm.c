@@ -301,6 +301,7 @@ int vm_create(struct vm *vm, unsigned gpa_bits)
 		return VM_ERR_NOMEM;
 	}
 	vm->pt.owner = &vm->arch;
+	vm->console_bol = true;
 	vm->id = __atomic_fetch_add(&vm_next_id, 1, __ATOMIC_RELAXED);
 	return 0;
 }

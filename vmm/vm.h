@@ -77,6 +77,10 @@ struct vm {
 	 * while_off runs on a thread whose vCPU is OFF, instead of waiting, for
 	 * one bounded step, and returns whether there was anything to do.
 	 */
+	/* GRANULE_HC_CONSOLE_WRITE: each line after console_prefix (NULL: raw bytes). */
+	const char *console_prefix;
+	bool console_bol;
+	struct spinlock console_lock;
 	void (*after_exit)(struct vm *vm);
 	bool (*while_off)(struct vm *vm);
 };
