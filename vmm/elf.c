@@ -10,17 +10,17 @@
 #include "lib/string.h"
 #include "vmm/vm.h"
 
-#define EI_CLASS      4
-#define EI_DATA	      5
-#define EI_VERSION    6
-#define ELFCLASS64    2
-#define ELFDATA2LSB   1
-#define EV_CURRENT    1
-#define ET_EXEC	      2
-#define PT_LOAD	      1
-#define PF_X	      1
-#define EM_X86_64     62
-#define EM_AARCH64    183
+#define EI_CLASS    4
+#define EI_DATA	    5
+#define EI_VERSION  6
+#define ELFCLASS64  2
+#define ELFDATA2LSB 1
+#define EV_CURRENT  1
+#define ET_EXEC	    2
+#define PT_LOAD	    1
+#define PF_X	    1
+#define EM_X86_64   62
+#define EM_AARCH64  183
 
 #if defined(ARCH_x86_64)
 #define EM_THIS EM_X86_64
@@ -32,7 +32,7 @@ static const u8 elf_magic[4] = {0x7f, 'E', 'L', 'F'};
 
 /* Records why (a fixed message) and the detail with numbers; returns VM_ERR_INVAL. */
 __attribute__((format(printf, 3, 4))) static int refuse(struct elf_load *out, const char *why,
-							 const char *fmt, ...)
+							const char *fmt, ...)
 {
 	va_list ap;
 
@@ -82,8 +82,7 @@ static int check_header(const struct elf64_ehdr *eh, u64 size, struct elf_load *
 		return refuse(out, "bad program header count", "e_phnum %u (1..%u)", eh->phnum,
 			      ELF_MAX_PHDRS);
 	if (!in_file(eh->phoff, (u64)eh->phnum * sizeof(struct elf64_phdr), size))
-		return refuse(out, "program headers outside the file", "e_phoff 0x%llx",
-			      eh->phoff);
+		return refuse(out, "program headers outside the file", "e_phoff 0x%llx", eh->phoff);
 	return 0;
 }
 

@@ -60,6 +60,8 @@ static void slot_free_blocks(struct vm_slot *s)
 static void slot_free(struct vm_slot *s)
 {
 	slot_postcopy_free(s);
+	if (s->dirty)
+		pmm_free(virt_to_phys(s->dirty), s->dirty_order);
 	if (s->blocks) {
 		slot_free_blocks(s);
 		pmm_free(virt_to_phys(s->blocks), s->blocks_order);
@@ -213,9 +215,6 @@ void *vm_page_fill(struct vm *vm, u64 gpa)
 	return page;
 }
 
-/* Guest RAM: normal write-back memory the guest may read, write and execute. */
-static const struct pt_attrs ram_attrs = {PT_READ | PT_WRITE | PT_EXEC, PT_MEM_NORMAL};
-
 int vm_slot_map_page(struct vm *vm, struct vm_slot *s, u64 gpa)
 {
 	u64 page_gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
@@ -227,7 +226,7 @@ int vm_slot_map_page(struct vm *vm, struct vm_slot *s, u64 gpa)
 	 * split) only the tables on this address's path.
 	 */
 	rc = pt_map(&vm->pt, page_gpa, virt_to_phys(slot_page_fill_locked(vm, s, page_gpa)),
-		    PAGE_SIZE, ram_attrs, PT_MAP_MAX_LEVEL(0));
+		    PAGE_SIZE, vm_ram_attrs(vm), PT_MAP_MAX_LEVEL(0));
 	spin_unlock(&s->lock);
 	if (!rc)
 		vm_stat_inc(&vm->stats.maps);

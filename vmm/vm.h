@@ -39,6 +39,8 @@ struct vm_slot {
 	/* Fill-then-map of a page is one step: two faults on one page never both fill it. */
 	struct spinlock lock;
 	struct slot_postcopy *pc; /* postcopy state (vmm/postcopy.h), NULL when not migrating */
+	u64 *dirty;		  /* dirty log (vmm/dirty.c): one bit per 4K page, or NULL */
+	unsigned dirty_order;
 };
 
 struct vm_stats {
@@ -50,6 +52,7 @@ struct vm_stats {
 	u64 hypercalls;
 	u64 bad_hypercalls; /* unknown numbers and bad arguments */
 	u64 pages_discarded;
+	u64 pages_dirtied; /* dirty bits set: once per page between two harvests */
 };
 
 struct vcpu;
@@ -83,6 +86,7 @@ struct vm {
 	struct spinlock console_lock;
 	void (*after_exit)(struct vm *vm);
 	bool (*while_off)(struct vm *vm);
+	bool dirty_logging; /* vmm/dirty.c: RAM is mapped read-only, writes are logged */
 };
 
 /* VM statistics are bumped by several vCPUs at once. */
@@ -122,6 +126,21 @@ bool vm_page_present(struct vm *vm, u64 gpa);
 struct vcpu;
 int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit);
 int vm_handle_hypercall(struct vcpu *v, const struct vm_exit *exit);
+/*
+ * Dirty logging (vmm/dirty.c), for VMs outside postcopy: start write-protects
+ * all RAM; each page's first write after that (or after its last harvest)
+ * sets its bit once. Harvest copies a slot's bitmap into out (size / 32 KiB
+ * words, or NULL), clears it, write-protects those pages again and returns
+ * how many there were.
+ */
+int vm_dirty_log_start(struct vm *vm);
+void vm_dirty_log_stop(struct vm *vm);
+u64 vm_dirty_log_harvest(struct vm *vm, struct vm_slot *s, u64 *out);
+/* A write's permission fault at gpa in s while logging: 0, or an engine error. */
+int vm_dirty_fault(struct vm *vm, struct vm_slot *s, u64 gpa);
+/* What a RAM page is mapped with now: read-write-execute, read-execute while logging. */
+struct pt_attrs vm_ram_attrs(const struct vm *vm);
+
 /* Guest memory ranges that a hypercall names: unmaps [gpa, gpa + len) and forgets the content. */
 int vm_discard(struct vm *vm, u64 gpa, u64 len);
 

@@ -35,7 +35,10 @@ static void valid_elf(struct test_elf *e)
 	u64 load = RAM_BASE + RESERVED;
 
 	*e = (struct test_elf){0};
-	memcpy(e->eh.ident, "\x7f" "ELF\x02\x01\x01", 7);
+	memcpy(e->eh.ident,
+	       "\x7f"
+	       "ELF\x02\x01\x01",
+	       7);
 	e->eh.type = 2;
 	e->eh.machine = MACHINE;
 	e->eh.version = 1;
@@ -44,10 +47,14 @@ static void valid_elf(struct test_elf *e)
 	e->eh.ehsize = sizeof(e->eh);
 	e->eh.phentsize = sizeof(struct elf64_phdr);
 	e->eh.phnum = 2;
-	e->ph[0] = (struct elf64_phdr){.type = 1, .flags = 5, .offset = __builtin_offsetof(
-									       struct test_elf, code),
-				       .vaddr = load, .paddr = load, .filesz = CODE_BYTES,
-				       .memsz = 2 * PAGE_SIZE, .align = PAGE_SIZE};
+	e->ph[0] = (struct elf64_phdr){.type = 1,
+				       .flags = 5,
+				       .offset = __builtin_offsetof(struct test_elf, code),
+				       .vaddr = load,
+				       .paddr = load,
+				       .filesz = CODE_BYTES,
+				       .memsz = 2 * PAGE_SIZE,
+				       .align = PAGE_SIZE};
 	e->ph[1] = (struct elf64_phdr){.type = 4};
 	for (unsigned i = 0; i < CODE_BYTES; i++)
 		e->code[i] = (u8)(i + 1);

@@ -178,6 +178,7 @@ static void test_guest_destroy_returns_memory(void)
 }
 
 KTAP_SUITE_SKIPPABLE(suite_guests, "guests", guests_unavailable,
-		     KTAP_CASE(test_guest_runs_to_exit_0), KTAP_CASE(test_guest_verified_every_byte),
+		     KTAP_CASE(test_guest_runs_to_exit_0),
+		     KTAP_CASE(test_guest_verified_every_byte),
 		     KTAP_CASE(test_guest_postcopy_figures),
 		     KTAP_CASE(test_guest_destroy_returns_memory));
