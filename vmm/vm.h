@@ -36,8 +36,13 @@ struct vm_slot {
 	paddr_t *blocks; /* host address of each block, in order (pages from pmm) */
 	u64 *present;	 /* one bit per 4K page: filled (zeroed or loaded) */
 	unsigned blocks_order, present_order; /* pmm orders of the two arrays */
-	/* Fill-then-map of a page is one step: two faults on one page never both fill it. */
-	struct spinlock lock;
+	/*
+	 * Fill-then-map of a page is one step under its 2M region's lock: two
+	 * faults on one page never both fill it, and faults in different 2M
+	 * regions share no lock. One per region, locks_order the array's pmm order.
+	 */
+	struct spinlock *locks;
+	unsigned locks_order;
 	struct slot_postcopy *pc; /* postcopy state (vmm/postcopy.h), NULL when not migrating */
 	u64 *dirty;		  /* dirty log (vmm/dirty.c): one bit per 4K page, or NULL */
 	unsigned dirty_order;
