@@ -4,9 +4,14 @@
  * mapping (vmm/postcopy.h) on the built-in test guest (vmm/test_guest.h).
  *
  * One VM whose RAM (1 GiB by default) is backed by one 1 GiB host block
- * arrives from a modelled migration stream while its vCPU, on the boot CPU,
- * reads and checks every byte; a mover on another CPU streams the rest and a
- * third CPU draws the progress bar. Then the tables are shown collapsed, the
+ * arrives from a modelled migration stream while its 4 vCPUs, one per CPU
+ * (the built-in guest starts vCPUs 1-3 with PSCI CPU_ON), read and check a
+ * quarter of the bytes each. With -smp 4 no CPU is left for the mover: it
+ * streams, 2M at a time, on the CPUs whose vCPU has finished (vm->while_off),
+ * so nearly every page arrives by a fault, four at a time; with more CPUs it
+ * runs on a spare one all along. The progress bar is drawn between vCPU 0's
+ * exits. (x86's built-in guest has no SMP mode: one vCPU there, the mover on
+ * another CPU.) Then the tables are shown collapsed, the
  * guest discards almost everything and the VM reports. The same workload then
  * runs with 2M faults (a fault waits for its whole 2M region) and a table
  * compares the two (demo=hgm|2m|1g runs one mode alone). Two quiet phases with
