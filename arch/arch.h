@@ -176,6 +176,12 @@ void arch_vcpu_init(struct arch_vcpu *v, const struct arch_vm *avm, u64 entry, c
  */
 void arch_vcpu_load(struct arch_vcpu *v);
 void arch_vcpu_put(struct arch_vcpu *v);
+/*
+ * Optional: tells the backend the vCPU's index in its VM, after
+ * arch_vcpu_init() (arm64 derives the guest's MPIDR, VMPIDR_EL2, from it).
+ * vmm/vcpu.c holds a weak no-op for backends that need nothing (SVM, VMX).
+ */
+void arch_vcpu_set_index(struct arch_vcpu *v, unsigned index);
 /* Runs the loaded vCPU until its next exit, decoded into *exit. */
 int arch_vcpu_run(struct arch_vcpu *v, struct vm_exit *exit);
 /* Sets the result register of a hypercall or SMC (arm64 x0, x86 rax). */

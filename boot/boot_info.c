@@ -21,3 +21,16 @@ void boot_info_set_cmdline(struct boot_info *bi, const char *cmdline, size_t max
 	memcpy(bi->cmdline, cmdline, len);
 	bi->cmdline[len] = '\0';
 }
+
+const struct boot_info *boot_info_kernel;
+
+void boot_info_set_module(struct boot_info *bi, u64 base, u64 size)
+{
+	if (!size)
+		return;
+	boot_info_add_range(bi, base, size, MEM_BOOT_DATA);
+	if (bi->module_size)
+		return;
+	bi->module_base = base;
+	bi->module_size = size;
+}

@@ -60,7 +60,22 @@ struct boot_info {
 	 * below it until the kernel's own page tables are live.
 	 */
 	u64 identity_limit;
+	/*
+	 * The first boot module, or size 0: arm64 QEMU -initrd (DTB /chosen
+	 * linux,initrd-start and linux,initrd-end), PVH module 0 (hvm_start_info
+	 * modlist), the first Multiboot2 module tag. Its range is also a
+	 * MEM_BOOT_DATA range, so it stays intact. The test guests reach the VMM
+	 * this way (test=guests).
+	 */
+	u64 module_base;
+	u64 module_size;
 };
+
+/* kernel_main()'s boot_info, for code that runs later (the guests suite). */
+extern const struct boot_info *boot_info_kernel;
+
+/* Records the first module at [base, base + size) (later ones are only kept). */
+void boot_info_set_module(struct boot_info *bi, u64 base, u64 size);
 
 /* Appends a range; sets ranges_overflow instead of writing past the array. */
 void boot_info_add_range(struct boot_info *bi, u64 base, u64 size, enum mem_type type);

@@ -165,6 +165,46 @@ bool dt_fill_memory(const void *fdt, u64 fdt_pa, struct boot_info *bi, char *why
 	return true;
 }
 
+/* A property of one or two big-endian cells (Devicetree Specification, 2.2.4). */
+static bool prop_u64(const void *fdt, int node, const char *name, u64 *out, bool *present)
+{
+	int len = 0;
+	const fdt32_t *p = fdt_getprop(fdt, node, name, &len);
+
+	*present = p != NULL;
+	if (!p)
+		return true;
+	if (len == 4)
+		*out = fdt32_to_cpu(p[0]);
+	else if (len == 8)
+		*out = (u64)fdt32_to_cpu(p[0]) << 32 | fdt32_to_cpu(p[1]);
+	else
+		return false;
+	return true;
+}
+
+bool dt_fill_initrd(const void *fdt, struct boot_info *bi, char *why, size_t why_size)
+{
+	int chosen = fdt_path_offset(fdt, "/chosen");
+	u64 start = 0, end = 0;
+	bool has_start, has_end;
+
+	if (chosen < 0)
+		return true;
+	if (!prop_u64(fdt, chosen, "linux,initrd-start", &start, &has_start) ||
+	    !prop_u64(fdt, chosen, "linux,initrd-end", &end, &has_end)) {
+		snprintf(why, why_size, "/chosen linux,initrd-start/end are not 1 or 2 cells");
+		return false;
+	}
+	if (has_start != has_end || end < start) {
+		snprintf(why, why_size, "/chosen initrd range [0x%llx, 0x%llx) is malformed", start,
+			 end);
+		return false;
+	}
+	boot_info_set_module(bi, start, end - start);
+	return true;
+}
+
 void dt_fill_cmdline(const void *fdt, struct boot_info *bi)
 {
 	int chosen = fdt_path_offset(fdt, "/chosen"), len = 0;

@@ -30,6 +30,12 @@ u64 dt_total_size(const void *fdt);
  * node is malformed.
  */
 bool dt_fill_memory(const void *fdt, u64 fdt_pa, struct boot_info *bi, char *why, size_t why_size);
+/*
+ * Records the initrd of /chosen linux,initrd-start and linux,initrd-end (one
+ * or two cells each, as Linux's bindings allow) as the boot module. Returns
+ * false with a reason when they are malformed; absent is fine.
+ */
+bool dt_fill_initrd(const void *fdt, struct boot_info *bi, char *why, size_t why_size);
 /* Copies /chosen bootargs (an empty line when absent). */
 void dt_fill_cmdline(const void *fdt, struct boot_info *bi);
 

@@ -4,9 +4,14 @@
  * mapping (vmm/postcopy.h) on the built-in test guest (vmm/test_guest.h).
  *
  * One VM whose RAM (1 GiB by default) is backed by one 1 GiB host block
- * arrives from a modelled migration stream while its vCPU, on the boot CPU,
- * reads and checks every byte; a mover on another CPU streams the rest and a
- * third CPU draws the progress bar. Then the tables are shown collapsed, the
+ * arrives from a modelled migration stream while its 4 vCPUs, one per CPU
+ * (the built-in guest starts vCPUs 1-3 with PSCI CPU_ON), read and check a
+ * quarter of the bytes each. With -smp 4 no CPU is left for the mover: it
+ * streams, 2M at a time, on the CPUs whose vCPU has finished (vm->while_off),
+ * so nearly every page arrives by a fault, four at a time; with more CPUs it
+ * runs on a spare one all along. The progress bar is drawn between vCPU 0's
+ * exits. (x86's built-in guest has no SMP mode: one vCPU there, the mover on
+ * another CPU.) Then the tables are shown collapsed, the
  * guest discards almost everything and the VM reports. The same workload then
  * runs with 2M faults (a fault waits for its whole 2M region) and a table
  * compares the two (demo=hgm|2m|1g runs one mode alone). Two quiet phases with
@@ -36,6 +41,7 @@
 #define DEMO_RT_MEM	 MiB(64)
 #define DEMO_FILL_PAGES	 64
 #define DEMO_TIMEOUT_SEC 600
+#define DEMO_VCPUS	 4
 
 /* What one mode's run leaves for the comparison table. */
 struct demo_result {
@@ -48,15 +54,16 @@ struct demo_result {
 	int leaf_level; /* of the first page once migrated: 2 = 1G leaf, 1 = 2M, 0 = 4K */
 };
 
-/* The progress bar's state, shared with the CPU that draws it. */
+/* The progress bar's state: whichever vCPU thread polls first draws the next line. */
 struct progress {
 	struct vm *vm;
-	u64 total;	/* pages to arrive */
-	u32 stop, done; /* set by the boot CPU / by the drawer when it returns */
+	u64 total; /* pages to arrive */
+	u32 next;  /* the next tenth to draw */
 };
 
 static struct vm demo_vm;
 static struct vcpu demo_vcpu;
+static struct vcpu demo_vcpus[DEMO_VCPUS];
 static struct progress demo_progress;
 
 static const char *const unit_label[] = {
@@ -94,47 +101,51 @@ static void print_bar(const struct progress *p, unsigned tenths, u64 arrived)
 }
 
 /*
- * Runs on a spare CPU (a cross-call: interrupts masked there) while the vCPU
- * runs on the boot CPU: one line per 10% of the pages arrived. Polling the
- * counters costs the measured CPUs nothing but shared cache lines.
+ * Called between the vCPUs' exits (vm->after_exit, vm->while_off): draws one
+ * line per 10% of the pages arrived. The claim of a line is a compare and
+ * swap, so two CPUs never draw the same one.
  */
-static void progress_main(void *arg)
+static void progress_poll(struct progress *p)
 {
-	struct progress *p = arg;
-	unsigned next = 1;
+	u64 arrived = MIN(load64(&p->vm->pc.stats.pages_arrived), p->total);
+	u32 next = __atomic_load_n(&p->next, __ATOMIC_RELAXED);
 
-	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) && next <= 10) {
-		u64 arrived = load64(&p->vm->pc.stats.pages_arrived);
-
-		if (arrived > p->total)
-			arrived = p->total;
-		for (; next <= 10 && arrived * 10 >= p->total * next; next++)
-			print_bar(p, next, arrived);
-		arch_cpu_relax();
+	while (next <= 10 && arrived * 10 >= p->total * next) {
+		if (__atomic_compare_exchange_n(&p->next, &next, next + 1, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			print_bar(p, next++, arrived);
 	}
-	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
 }
 
-static void progress_start(struct progress *p, struct vm *vm, int cpu)
+static void progress_after_exit(struct vm *vm)
+{
+	(void)vm;
+	progress_poll(&demo_progress);
+}
+
+/* A CPU whose vCPU is off streams for the mover (one 2M region a step) and draws the bar. */
+static bool stream_while_off(struct vm *vm)
+{
+	bool more = vm_postcopy_stream_step(vm);
+
+	progress_poll(&demo_progress);
+	return more;
+}
+
+static void progress_start(struct progress *p, struct vm *vm)
 {
 	p->vm = vm;
 	p->total = vm->slots[0].size / PAGE_SIZE - 1; /* the guest's own page is loaded */
-	p->stop = 0;
-	p->done = 1;
-	if (cpu < 0) {
-		printf("demo: no third CPU for the progress bar: figures at the end only\n");
-		return;
-	}
-	p->done = 0;
-	if (smp_call((unsigned)cpu, progress_main, p, false))
-		p->done = 1;
+	p->next = 1;
+	vm->after_exit = progress_after_exit;
+	vm->while_off = stream_while_off;
 }
 
 static void progress_stop(struct progress *p)
 {
-	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
-	while (!__atomic_load_n(&p->done, __ATOMIC_ACQUIRE))
-		arch_cpu_relax();
+	progress_poll(p);
+	p->vm->after_exit = NULL;
+	p->vm->while_off = NULL;
 }
 
 static struct postcopy_config demo_config(enum postcopy_unit unit, u64 latency_us, u64 mbytes_s)
@@ -228,31 +239,82 @@ static void record_tables(struct demo_result *r, const struct vm *vm)
 	r->pt_bytes_peak = vm->pt.tables_peak * PAGE_SIZE;
 }
 
-/* Migration: the guest checks every byte while the mover streams and the bar advances. */
+/*
+ * The migration's vCPUs: DEMO_VCPUS (arm64: the built-in guest starts them
+ * with PSCI CPU_ON) on as many CPUs, or one where the built-in guest has no
+ * SMP mode (x86).
+ */
+static unsigned demo_vcpu_count(unsigned cpus[DEMO_VCPUS - 1], int *spare)
+{
+#if defined(ARCH_x86_64)
+	return vm_pick_cpus(1, cpus, spare);
+#endif
+	return vm_pick_cpus(DEMO_VCPUS, cpus, spare);
+}
+
+static int demo_vcpus_create(struct vm *vm, unsigned n)
+{
+	u64 args[4] = {n, vm->slots[0].size, DEMO_SEED,
+		       n > 1 ? TG_MODE_PATTERN_SMP : TG_MODE_PATTERN_ALL};
+	int rc = vcpu_create(&demo_vcpus[0], vm, 0, RAM_BASE, args);
+
+	for (unsigned i = 1; !rc && i < n; i++)
+		rc = vcpu_create_off(&demo_vcpus[i], vm, i);
+	return rc;
+}
+
+static void demo_vcpus_destroy(unsigned n)
+{
+	for (unsigned i = n; i-- > 0;)
+		vcpu_destroy(&demo_vcpus[i]);
+}
+
+/*
+ * With a spare CPU the mover runs there all along; without one (4 vCPUs on 4
+ * CPUs) it streams on the CPUs whose vCPU is off (stream_while_off).
+ */
+static void demo_mover_start(struct vm *vm, unsigned n, int spare)
+{
+	if (spare >= 0 && !vm_postcopy_start_mover(vm, (unsigned)spare)) {
+		printf("demo: %u vCPU(s), the mover on CPU %d\n", n, spare);
+		return;
+	}
+	printf("demo: %u vCPUs on %u CPUs, no CPU left for the mover: it streams on the CPUs "
+	       "whose vCPU is off\n",
+	       n, n);
+}
+
+/* Migration: the guest checks every byte while the pages arrive and the bar advances. */
 static int demo_migrate(struct vm *vm, struct demo_result *r)
 {
-	int mover = spare_cpu(-1), rc;
-	u64 ticks;
+	unsigned cpus[DEMO_VCPUS - 1];
+	int spare;
+	unsigned n = demo_vcpu_count(cpus, &spare);
+	u64 start = arch_counter_read(), ticks = 0;
+	int rc = demo_vcpus_create(vm, n);
 
-	rc = vm_postcopy_start_mover(vm, (unsigned)mover);
-	if (rc) {
-		printf("demo: the mover did not start on CPU %d (%d)\n", mover, rc);
-		return rc;
+	if (!rc) {
+		progress_start(&demo_progress, vm);
+		demo_mover_start(vm, n, spare);
+		rc = vm_run(vm, cpus);
+		ticks = arch_counter_read() - start;
+		if (!vm_postcopy_wait_mover(vm, DEMO_TIMEOUT_SEC * arch_counter_freq()))
+			vm_postcopy_stop_mover(vm);
+		progress_stop(&demo_progress);
 	}
-	printf("demo: mover on CPU %d, vCPU on CPU %u: the guest reads every page\n", mover,
-	       this_cpu_id());
-	progress_start(&demo_progress, vm, spare_cpu(mover));
-	rc = demo_guest(vm, 0, TG_MODE_PATTERN_ALL, &ticks);
-	if (!vm_postcopy_wait_mover(vm, DEMO_TIMEOUT_SEC * arch_counter_freq()))
-		vm_postcopy_stop_mover(vm);
-	progress_stop(&demo_progress);
+	demo_vcpus_destroy(n);
+	if (!rc && vm->exit_status != TG_EXIT_OK) {
+		printf("demo: guest exit status %llu (vmm/test_guest.h TG_EXIT_*)\n",
+		       vm->exit_status);
+		rc = VM_ERR_GUEST;
+	}
 	if (rc)
 		return rc;
 	record_faults(r, vm);
 	r->leaf_level = leaf_level(vm, RAM_BASE);
-	printf("demo: guest verified %llu bytes in %llu ticks; first page now mapped by a %s, "
+	printf("demo: %u vCPU(s) verified %llu bytes in %llu ticks; first page now mapped by a %s, "
 	       "%llu page tables (peak %llu)\n",
-	       vm->reports[GRANULE_REPORT_BYTES_VERIFIED], ticks, level_name(r->leaf_level),
+	       n, vm->reports[GRANULE_REPORT_BYTES_VERIFIED], ticks, level_name(r->leaf_level),
 	       vm->pt.tables, vm->pt.tables_peak);
 	return vm->pc.mover_error;
 }

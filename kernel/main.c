@@ -54,6 +54,7 @@ __noreturn void kernel_main(struct boot_info *bi)
 {
 	int status;
 
+	boot_info_kernel = bi;
 	arch_early_init(bi);
 	printf("granule: booting via %s at %s%u\n", protocol_names[bi->protocol],
 	       bi->entry_el ? "EL" : "ring ", bi->entry_el);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Arch-neutral SMP: secondary start-up on guarded stacks, and a one-slot-per-CPU
- * cross-call over IPI_CALL.
+ * Arch-neutral SMP: secondary start-up on guarded stacks, a one-slot-per-CPU
+ * cross-call over IPI_CALL (interrupt context), and per-CPU work queues that
+ * the secondaries' idle loop runs in thread context (kernel/smp.h).
  */
 #include "kernel/smp.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/panic.h"
 #include "lib/printf.h"
+#include "lib/spinlock.h"
 #include "mm/kmap.h"
 
 struct percpu percpu[MAX_CPUS];
@@ -21,6 +23,15 @@ struct cross_call {
 
 static struct cross_call calls[MAX_CPUS];
 static bool ipis_ready;
+
+/* A FIFO of work items per CPU; the lock is taken with interrupts masked. */
+struct work_queue {
+	struct spinlock lock;
+	struct smp_work *head, *tail;
+	u32 busy; /* an item is running */
+};
+
+static struct work_queue work_queues[MAX_CPUS];
 
 /* 1 second in counter ticks: a CPU that does not answer by then is reported. */
 static u64 timeout_ticks(void)
@@ -64,14 +75,104 @@ unsigned smp_online_count(void)
 	return n;
 }
 
+static struct smp_work *work_pop(struct work_queue *q)
+{
+	struct smp_work *w;
+
+	spin_lock(&q->lock);
+	w = q->head;
+	if (w) {
+		q->head = w->next;
+		if (!q->head)
+			q->tail = NULL;
+		__atomic_store_n(&q->busy, 1, __ATOMIC_RELAXED);
+	}
+	spin_unlock(&q->lock);
+	return w;
+}
+
+/*
+ * The idle loop: the queue is looked at with interrupts masked, and the CPU
+ * waits with them still masked, so an IPI sent after the look cannot be lost:
+ * WFI (and x86's "sti; hlt", see arch_wait_for_interrupt) wakes on it and the
+ * restore takes it. Items run with interrupts enabled.
+ */
+static __noreturn void idle_loop(struct work_queue *q)
+{
+	for (;;) {
+		unsigned long flags = arch_irq_save();
+		struct smp_work *w = work_pop(q);
+
+		if (!w)
+			arch_wait_for_interrupt();
+		arch_irq_restore(flags);
+		if (!w)
+			continue;
+		__atomic_store_n(&w->state, SMP_WORK_RUNNING, __ATOMIC_RELAXED);
+		w->fn(w->arg);
+		__atomic_store_n(&q->busy, 0, __ATOMIC_RELAXED);
+		/* Last touch of w: from here on its memory is the owner's again. */
+		__atomic_store_n(&w->state, SMP_WORK_DONE, __ATOMIC_RELEASE);
+	}
+}
+
 __noreturn void secondary_main(void)
 {
 	struct percpu *cpu = this_cpu();
 
 	__atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
 	arch_irq_enable();
-	for (;;)
-		arch_wait_for_interrupt();
+	idle_loop(&work_queues[cpu->id]);
+}
+
+static bool is_secondary_online(unsigned cpu)
+{
+	return cpu > 0 && cpu < MAX_CPUS && __atomic_load_n(&percpu[cpu].online, __ATOMIC_ACQUIRE);
+}
+
+int smp_work_queue(unsigned cpu, struct smp_work *w, void (*fn)(void *), void *arg)
+{
+	struct work_queue *q = &work_queues[cpu];
+	u32 state = __atomic_load_n(&w->state, __ATOMIC_ACQUIRE);
+	unsigned long flags;
+
+	if (!is_secondary_online(cpu) || state == SMP_WORK_QUEUED || state == SMP_WORK_RUNNING)
+		return -1;
+	*w = (struct smp_work){.fn = fn, .arg = arg, .state = SMP_WORK_QUEUED};
+	flags = spin_lock_irqsave(&q->lock);
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	spin_unlock_irqrestore(&q->lock, flags);
+	arch_send_ipi(cpu, IPI_WAKE);
+	return 0;
+}
+
+bool smp_work_done(const struct smp_work *w)
+{
+	return __atomic_load_n(&w->state, __ATOMIC_ACQUIRE) == SMP_WORK_DONE;
+}
+
+bool smp_work_wait(const struct smp_work *w, u64 timeout_ticks)
+{
+	u64 start = arch_counter_read();
+
+	while (!smp_work_done(w)) {
+		if (arch_counter_read() - start > timeout_ticks)
+			return false;
+		arch_cpu_relax();
+	}
+	return true;
+}
+
+bool smp_cpu_idle(unsigned cpu)
+{
+	struct work_queue *q = &work_queues[cpu];
+
+	return is_secondary_online(cpu) && !__atomic_load_n(&q->head, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&q->busy, __ATOMIC_RELAXED);
 }
 
 int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)

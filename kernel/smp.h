@@ -19,4 +19,38 @@ int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait);
 void smp_stop_others(void);
 unsigned smp_online_count(void);
 
+/*
+ * Work in thread context on a secondary CPU: the secondaries' idle loop runs
+ * queued items one after another with interrupts enabled, so an item may run
+ * as long as it likes (a vCPU, the postcopy mover) while the CPU still takes
+ * its timer and IPIs. smp_call() is the other tool: short functions in
+ * interrupt context. The item's memory belongs to the caller until
+ * smp_work_done() says the item has run.
+ */
+struct smp_work {
+	void (*fn)(void *arg);
+	void *arg;
+	struct smp_work *next;
+	u32 state; /* enum smp_work_state */
+};
+
+enum smp_work_state {
+	SMP_WORK_IDLE,
+	SMP_WORK_QUEUED,
+	SMP_WORK_RUNNING,
+	SMP_WORK_DONE,
+};
+
+/*
+ * Queues w to run fn(arg) on cpu (a secondary: the boot CPU runs kernel_main,
+ * not an idle loop) and wakes it. Returns 0, or -1 when cpu is the boot CPU,
+ * offline or out of range, or w is still queued or running.
+ */
+int smp_work_queue(unsigned cpu, struct smp_work *w, void (*fn)(void *), void *arg);
+bool smp_work_done(const struct smp_work *w);
+/* Waits until w has run, at most timeout_ticks; true when it has. */
+bool smp_work_wait(const struct smp_work *w, u64 timeout_ticks);
+/* Whether cpu is a secondary that is online and runs no work item now. */
+bool smp_cpu_idle(unsigned cpu);
+
 #endif

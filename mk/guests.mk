@@ -8,7 +8,9 @@
 #                      guest-hvstub.elf: the hypercall guest behind a minimal EL2 that implements
 #                      the ABI (tests/guests/hvstub/), to test that backend under QEMU now
 #   make test-guests   boot the guests under QEMU (the guest-* configurations of
-#                      tests/run/matrix.cfg, through tests/run/runner.py); make test runs them too
+#                      tests/run/matrix.cfg, through tests/run/runner.py): bare, behind the hvstub,
+#                      and as granule VMs (guest-vm-*: the kernel with the guest as its initrd);
+#                      make test runs them too
 GUEST_ARCHES := arm64 x86_64
 GUEST_BACKENDS := bare hypercall
 GUEST_BUILD := build/guests
@@ -91,5 +93,8 @@ $(GUEST_BUILD)/arm64/guest-hvstub.elf: $(HVSTUB_arm64_OBJS) $(GUEST_arm64_OBJS) 
 guests: $(GUEST_IMAGES)
 	@true
 
+# The guest-vm-* configurations boot granule itself with the hypercall guest as its initrd.
 test-guests: guests
+	$(MAKE) --no-print-directory ARCH=arm64 all
+	$(MAKE) --no-print-directory ARCH=x86_64 all
 	python3 tests/run/runner.py --config 'guest-*' $(GUEST_RUNNER_ARGS)

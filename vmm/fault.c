@@ -24,7 +24,19 @@ static int inject_outside_memory(struct vcpu *v, const struct vm_exit *exit)
 		       exit->fault.gpa, rc);
 		return VM_ERR_GUEST;
 	}
-	v->vm->stats.aborts_injected++;
+	vm_stat_inc(&v->vm->stats.aborts_injected);
+	return VCPU_RESUME;
+}
+
+static int dirty_fault(struct vcpu *v, struct vm_slot *s, u64 gpa)
+{
+	int rc = vm_dirty_fault(v->vm, s, gpa);
+
+	if (rc) {
+		printf("vm%u: dirty-log fault at gpa 0x%llx failed (%d): stopping\n", v->vm->id,
+		       gpa, rc);
+		return rc;
+	}
 	return VCPU_RESUME;
 }
 
@@ -38,7 +50,10 @@ int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit)
 
 	if (!s)
 		return inject_outside_memory(v, exit);
-	/* Guest RAM is mapped read-write-execute with AF set: only absence can fault. */
+	/* A write to a page write-protected for the dirty log (vmm/dirty.c). */
+	if (f->kind == VM_FAULT_PERMISSION && f->write && vm->dirty_logging)
+		return dirty_fault(v, s, f->gpa);
+	/* Otherwise guest RAM is mapped read-write-execute with AF set: only absence can fault. */
 	if (f->kind != VM_FAULT_TRANSLATION) {
 		printf("vm%u: %s fault at gpa 0x%llx (%s, pc 0x%llx) in guest RAM: stopping\n",
 		       vm->id, fault_kinds[f->kind], f->gpa,

@@ -14,7 +14,7 @@
 
 /* ABI version returned by GRANULE_HC_VERSION: major << 16 | minor. */
 #define GRANULE_ABI_MAJOR   1
-#define GRANULE_ABI_MINOR   0
+#define GRANULE_ABI_MINOR   1
 #define GRANULE_ABI_VERSION ((GRANULE_ABI_MAJOR << 16) | GRANULE_ABI_MINOR)
 
 /* Call numbers (x0 / rax). */
@@ -23,12 +23,14 @@
 #define GRANULE_HC_DISCARD	 2 /* (gpa, len) -> 0 */
 #define GRANULE_HC_REPORT	 3 /* (key, value) -> 0 */
 #define GRANULE_HC_EXIT		 4 /* (status) -> does not return */
-#define GRANULE_HC_COUNT	 5 /* first unused number */
+#define GRANULE_HC_VCPU_START	 5 /* (vcpu, entry, context) -> 0; ABI 1.1 */
+#define GRANULE_HC_COUNT	 6 /* first unused number */
 
 /* Errors (negative results). */
 #define GRANULE_E_INVAL (-22) /* bad argument: alignment, length, key */
 #define GRANULE_E_NOSYS (-38) /* unknown call number */
 #define GRANULE_E_RANGE (-34) /* range not entirely inside the guest's RAM */
+#define GRANULE_E_BUSY	(-16) /* GRANULE_HC_VCPU_START: that vCPU is already on or starting */
 
 /* Limits and alignment. */
 #define GRANULE_CONSOLE_MAX    4096 /* bytes per GRANULE_HC_CONSOLE_WRITE */
@@ -41,6 +43,7 @@
 #define GRANULE_REPORT_MISMATCHES     2 /* bytes that differed from the pattern */
 #define GRANULE_REPORT_BYTES_DISCARD  3 /* bytes handed back with GRANULE_HC_DISCARD */
 #define GRANULE_REPORT_PHASE	      4 /* workload number now starting (progress) */
+#define GRANULE_REPORT_VCPUS	      5 /* vCPUs the smp workload ran on (ABI 1.1) */
 
 /*
  * Guest RAM as the guests expect it (docs/hypercalls.md, "Entry state"): one contiguous range

@@ -93,9 +93,11 @@ static void inval_seq_bump(struct vm *vm)
 /* ---- Region locks ---- */
 
 /*
- * Region locks are held with interrupts masked: the mover runs from a
- * cross-call (an interrupt), and one sent to a CPU whose interrupted thread
- * held a region lock would spin on it forever.
+ * Region locks are held with interrupts masked: nothing that runs in
+ * interrupt context takes them today (the mover is a thread-context work
+ * item), but a cross-call that did would spin forever on a lock its own
+ * CPU's interrupted thread holds; masking keeps that possible and costs
+ * little, since the sections are short.
  */
 static unsigned long region_lock(struct pc_region *r)
 {
@@ -589,7 +591,7 @@ static u64 forget_pages(struct vm *vm, struct vm_slot *s, u64 gpa, u64 len)
 			continue;
 		bit_clear(s->pc->requested, i);
 		stat_add(&vm->pc.stats.pages_discarded, 1);
-		vm->stats.pages_discarded++;
+		vm_stat_inc(&vm->stats.pages_discarded);
 	}
 	return unmapped;
 }
@@ -707,7 +709,7 @@ static void mover_stream_slot(struct vm *vm, struct vm_slot *s)
 	}
 }
 
-/* Runs on the mover's CPU (from a cross-call) until every page is in or it is told to stop. */
+/* Runs on the mover's CPU (a work item) until every page is in or it is told to stop. */
 static void mover_main(void *arg)
 {
 	struct vm *vm = arg;
@@ -720,10 +722,35 @@ static void mover_main(void *arg)
 	__atomic_store_n(&vm->pc.mover_state, MOVER_DONE, __ATOMIC_RELEASE);
 }
 
+/*
+ * The mover in steps, for CPUs that have other work too (vm->while_off): each
+ * step claims the next 2M region of the slots from a shared cursor, so
+ * several CPUs stream different regions at once, and streams it.
+ */
+bool vm_postcopy_stream_step(struct vm *vm)
+{
+	u64 at = __atomic_fetch_add(&vm->pc.step_cursor, REGION_SIZE, __ATOMIC_RELAXED);
+	u64 step = mover_step(vm), start = arch_counter_read();
+
+	for (unsigned i = 0; i < vm->nr_slots; i++) {
+		struct vm_slot *s = &vm->slots[i];
+
+		if (at >= s->size) {
+			at -= s->size;
+			continue;
+		}
+		for (u64 gpa = s->gpa + at; s->pc && gpa < s->gpa + at + REGION_SIZE; gpa += step)
+			mover_unit(vm, s, gpa);
+		stat_add(&vm->pc.mover_ticks, arch_counter_read() - start);
+		return true;
+	}
+	return false;
+}
+
 int vm_postcopy_pick_cpu(void)
 {
 	for (unsigned i = nr_cpus; i-- > 0;)
-		if (i != this_cpu_id() && __atomic_load_n(&percpu[i].online, __ATOMIC_ACQUIRE))
+		if (i != this_cpu_id() && smp_cpu_idle(i))
 			return (int)i;
 	return -1;
 }
@@ -737,14 +764,26 @@ int vm_postcopy_start_mover(struct vm *vm, unsigned cpu)
 	vm->pc.mover_cpu = cpu;
 	__atomic_store_n(&vm->pc.mover_state, MOVER_RUNNING, __ATOMIC_RELEASE);
 	/*
-	 * The mover runs inside the cross-call on that CPU (interrupts masked
-	 * there) until it is done: that CPU serves nothing else meanwhile.
+	 * A work item in thread context on that CPU (kernel/smp.h): interrupts
+	 * stay enabled there, so it keeps taking IPIs and its timer; it runs
+	 * until it is done or stopped, and that CPU runs nothing else meanwhile.
 	 */
-	if (smp_call(cpu, mover_main, vm, false)) {
+	if (smp_work_queue(cpu, &vm->pc.mover_work, mover_main, vm)) {
 		vm->pc.mover_state = MOVER_IDLE;
 		return VM_ERR_UNSUPPORTED;
 	}
 	return 0;
+}
+
+/* After MOVER_DONE the work item still has its last store to make: then vm is ours again. */
+static void mover_work_settle(struct vm *vm)
+{
+	u32 state = __atomic_load_n(&vm->pc.mover_work.state, __ATOMIC_ACQUIRE);
+
+	while (state == SMP_WORK_QUEUED || state == SMP_WORK_RUNNING) {
+		arch_cpu_relax();
+		state = __atomic_load_n(&vm->pc.mover_work.state, __ATOMIC_ACQUIRE);
+	}
 }
 
 bool vm_postcopy_wait_mover(struct vm *vm, u64 timeout_ticks)
@@ -756,6 +795,7 @@ bool vm_postcopy_wait_mover(struct vm *vm, u64 timeout_ticks)
 			return false;
 		arch_cpu_relax();
 	}
+	mover_work_settle(vm);
 	return true;
 }
 
@@ -765,6 +805,7 @@ void vm_postcopy_stop_mover(struct vm *vm)
 	/* It looks at the flag between units: at most one unit's transfer away. */
 	while (__atomic_load_n(&vm->pc.mover_state, __ATOMIC_ACQUIRE) == MOVER_RUNNING)
 		arch_cpu_relax();
+	mover_work_settle(vm);
 }
 
 bool vm_postcopy_complete(struct vm *vm)

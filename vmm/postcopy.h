@@ -23,6 +23,7 @@
 #ifndef VMM_POSTCOPY_H
 #define VMM_POSTCOPY_H
 
+#include "kernel/smp.h"
 #include "lib/spinlock.h"
 #include "vmm/source.h"
 
@@ -105,8 +106,10 @@ struct vm_postcopy {
 	u64 hint; /* 1 + the page of the latest fault: the mover's AROUND_FAULTS target */
 	u32 mover_state, mover_stop;
 	unsigned mover_cpu;
-	int mover_error; /* the mover's first error (a page the source lost), or 0 */
-	u64 mover_ticks; /* how long the mover ran */
+	struct smp_work mover_work; /* the mover runs as a work item on mover_cpu */
+	int mover_error;	    /* the mover's first error (a page the source lost), or 0 */
+	u64 mover_ticks;	    /* how long the mover ran */
+	u64 step_cursor;	    /* vm_postcopy_stream_step()'s next offset into the slots */
 	struct postcopy_stats stats;
 };
 
@@ -148,8 +151,13 @@ struct slot_postcopy {
 int vm_postcopy_attach(struct vm *vm, const struct postcopy_config *cfg);
 /* Starts the background mover on cpu (not this one). */
 int vm_postcopy_start_mover(struct vm *vm, unsigned cpu);
-/* The highest-numbered online CPU other than this one, or -1. */
+/* The highest-numbered idle secondary CPU other than this one (kernel/smp.h), or -1. */
 int vm_postcopy_pick_cpu(void);
+/*
+ * One step of the mover on the calling CPU: streams the next 2M region not
+ * yet claimed by another step. Returns false when every region was claimed.
+ */
+bool vm_postcopy_stream_step(struct vm *vm);
 /* Waits for the mover to finish streaming (true) or for timeout_ticks (false). */
 bool vm_postcopy_wait_mover(struct vm *vm, u64 timeout_ticks);
 /* Stops the mover, if it runs, and waits until it has. */

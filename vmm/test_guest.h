@@ -37,6 +37,29 @@
 /* GRANULE_HC_DISCARD of all RAM but the first TG_KEEP_BYTES, reported; exit 0 */
 #define TG_MODE_DISCARD_MOST 6
 
+/*
+ * Two vCPUs (arm64 only; vCPU 1 created OFF): PSCI AFFINITY_INFO, CPU_ON's
+ * errors (INVALID_PARAMETERS for a vCPU that does not exist, INVALID_ADDRESS
+ * for an entry outside RAM, ALREADY_ON for itself), CPU_ON of vCPU 1, whose
+ * code checks x0 and MPIDR_EL1, writes its verdict at RAM base + TG_SMP_FLAG
+ * and CPU_OFFs; vCPU 0 waits for the verdict and for AFFINITY_INFO OFF.
+ */
+#define TG_MODE_SMP	   7
+#define TG_SMP_FLAG	   0x20000 /* the verdict's offset in RAM (past the image) */
+#define TG_SMP_CONTEXT	   0xc0ffee
+#define TG_SMP_ABSENT	   7 /* an MPIDR no vCPU has */
+#define TG_SMP_GOOD	   1
+#define TG_SMP_BAD_CONTEXT 2
+#define TG_SMP_BAD_MPIDR   3
+
+/*
+ * TG_MODE_PATTERN_ALL on x0 vCPUs (1..8; arm64 only): vCPU 0 starts the
+ * others with PSCI CPU_ON, each checks its slice of the pages after the
+ * first and turns itself off, vCPU 0 waits for AFFINITY_INFO OFF of all and
+ * reports the bytes verified; exit 0.
+ */
+#define TG_MODE_PATTERN_SMP 8
+
 /* What TG_MODE_DISCARD_MOST keeps: the first 2 MiB (its own page in one 2M region). */
 #define TG_KEEP_BYTES 0x200000
 
@@ -59,7 +82,14 @@
 #define TG_EXIT_BAD_ABORT	  9 /* the abort's ESR_EL1 / FAR_EL1 / ELR_EL1 were not as expected */
 #define TG_EXIT_UNEXPECTED_VECTOR 10 /* any other exception */
 #define TG_EXIT_BAD_MODE	  11
-#define TG_EXIT_PSCI		  12   /* SMC PSCI_VERSION did not return 1.0 */
+#define TG_EXIT_PSCI		  12 /* SMC PSCI_VERSION did not return 1.1 */
+#define TG_EXIT_SMP_AFFINITY	  13 /* AFFINITY_INFO of the OFF vCPU 1 was not OFF */
+#define TG_EXIT_SMP_BAD_TARGET	  14 /* CPU_ON of an absent vCPU: not INVALID_PARAMETERS */
+#define TG_EXIT_SMP_BAD_ADDRESS	  15 /* CPU_ON outside RAM: not INVALID_ADDRESS */
+#define TG_EXIT_SMP_ALREADY_ON	  16 /* CPU_ON of an ON vCPU: not ALREADY_ON / ON_PENDING */
+#define TG_EXIT_SMP_START	  17 /* CPU_ON of vCPU 1 failed */
+#define TG_EXIT_SMP_TIMEOUT	  18 /* no verdict, or not OFF, within a second */
+#define TG_EXIT_SMP_SECONDARY	  19 /* vCPU 1 saw a wrong context or MPIDR, or CPU_OFF returned */
 #define TG_EXIT_ABORT_OK	  0xab /* the injected abort arrived as expected */
 
 #endif

@@ -5,67 +5,63 @@
 #include "mm/kmap.h"
 #include "mm/pmm.h"
 
-/*
- * PSCI (Arm DEN 0022, "Arm Power State Coordination Interface") as the guest
- * sees it through a trapped SMC: function IDs and return codes, SMC32 forms
- * and the SMC64 CPU_ON.
- */
-#define PSCI_VERSION	   0x84000000u
-#define PSCI_CPU_OFF	   0x84000002u
-#define PSCI_CPU_ON_64	   0xc4000003u
-#define PSCI_SYSTEM_OFF	   0x84000008u
-#define PSCI_SYSTEM_RESET  0x84000009u
-#define PSCI_FEATURES	   0x8400000au
-#define PSCI_VERSION_1_0   0x00010000u
-#define PSCI_NOT_SUPPORTED (-1)
-
 /* The same fault at the same place this many times in a row: the mapping is not taking effect. */
 #define FAULT_REPEAT_LIMIT 64
 
-int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id, u64 entry, const u64 args[4])
+/* Backends without a use for the vCPU index (arch/arch.h). */
+__attribute__((weak)) void arch_vcpu_set_index(struct arch_vcpu *v, unsigned index)
+{
+	(void)v;
+	(void)index;
+}
+
+static int vcpu_alloc(struct vcpu *v, struct vm *vm, unsigned id, u32 power)
 {
 	paddr_t state;
 
-	*v = (struct vcpu){.vm = vm, .id = id};
+	*v = (struct vcpu){.vm = vm, .id = id, .power = power, .cpu = -1};
+	spin_lock_init(&v->power_lock);
+	if (id >= VM_MAX_VCPUS || vm->vcpus[id])
+		return VM_ERR_INVAL;
 	if (arch_vcpu_size() > PAGE_SIZE)
 		return VM_ERR_UNSUPPORTED;
 	state = pmm_alloc(ORDER_4K);
 	if (!pa_addr(state))
 		return VM_ERR_NOMEM;
 	v->arch = phys_to_virt(state);
-	arch_vcpu_init(v->arch, &vm->arch, entry, args);
+	vm->vcpus[id] = v;
 	return 0;
+}
+
+int vcpu_create(struct vcpu *v, struct vm *vm, unsigned id, u64 entry, const u64 args[4])
+{
+	int rc = vcpu_alloc(v, vm, id, VCPU_ON);
+
+	if (rc)
+		return rc;
+	arch_vcpu_init(v->arch, &vm->arch, entry, args);
+	arch_vcpu_set_index(v->arch, id);
+	/* A boot vCPU starts the VM (again): whatever ended its last run is over. */
+	vm->stopping = 0;
+	vm->stop_error = 0;
+	__atomic_fetch_add(&vm->vcpus_on, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int vcpu_create_off(struct vcpu *v, struct vm *vm, unsigned id)
+{
+	return vcpu_alloc(v, vm, id, VCPU_OFF);
 }
 
 void vcpu_destroy(struct vcpu *v)
 {
-	if (v->arch)
-		pmm_free(virt_to_phys(v->arch), ORDER_4K);
+	if (!v->arch)
+		return;
+	pmm_free(virt_to_phys(v->arch), ORDER_4K);
 	v->arch = NULL;
-}
-
-static bool psci_known(u64 fn)
-{
-	return fn == PSCI_VERSION || fn == PSCI_CPU_OFF || fn == PSCI_SYSTEM_OFF ||
-	       fn == PSCI_FEATURES;
-}
-
-/* PSCI for a one-vCPU guest: CPU_OFF and SYSTEM_OFF end the run; CPU_ON waits for SMP guests. */
-static int handle_psci(struct vcpu *v, const struct vm_exit_call *c)
-{
-	s64 result = PSCI_NOT_SUPPORTED;
-
-	switch ((u32)c->nr) {
-	case PSCI_VERSION: result = PSCI_VERSION_1_0; break;
-	case PSCI_FEATURES: result = psci_known((u32)c->args[0]) ? 0 : PSCI_NOT_SUPPORTED; break;
-	case PSCI_CPU_OFF:
-	case PSCI_SYSTEM_OFF:
-		v->exited = true;
-		v->exit_status = 0;
-		return VCPU_EXITED;
-	}
-	arch_vcpu_set_result(v->arch, (u64)result);
-	return VCPU_RESUME;
+	if (v->power != VCPU_OFF)
+		__atomic_fetch_sub(&v->vm->vcpus_on, 1, __ATOMIC_RELAXED);
+	v->vm->vcpus[v->id] = NULL;
 }
 
 static int report_unknown(struct vcpu *v)
@@ -80,7 +76,7 @@ static int dispatch(struct vcpu *v)
 	switch (v->exit.reason) {
 	case VM_EXIT_STAGE2_FAULT: return vm_handle_stage2_fault(v, &v->exit);
 	case VM_EXIT_HYPERCALL: return vm_handle_hypercall(v, &v->exit);
-	case VM_EXIT_SMC: return handle_psci(v, &v->exit.call);
+	case VM_EXIT_SMC: return psci_handle(v, &v->exit.call);
 	/*
 	 * WFI may complete at any time, for no reason at all (Arm ARM, "Wait For
 	 * Interrupt"); with no virtual interrupts yet there is nothing to wait for.
@@ -112,22 +108,31 @@ static bool fault_repeats(struct vcpu *v, u64 *last_gpa, u64 *last_pc, unsigned 
 	return true;
 }
 
+/* Whether the run loop goes on: not exited, still ON, and the VM not ending. */
+static bool vcpu_running(const struct vcpu *v)
+{
+	return !v->exited && __atomic_load_n(&v->power, __ATOMIC_ACQUIRE) == VCPU_ON &&
+	       !vm_stopping(v->vm);
+}
+
 static int run_loaded(struct vcpu *v)
 {
 	u64 last_gpa = ~0ull, last_pc = ~0ull;
 	unsigned repeats = 0;
 
-	while (!v->exited) {
+	while (vcpu_running(v)) {
 		int rc = arch_vcpu_run(v->arch, &v->exit);
 
 		if (rc)
 			return rc;
-		v->vm->stats.exits[v->exit.reason]++;
+		vm_stat_inc(&v->vm->stats.exits[v->exit.reason]);
 		if (fault_repeats(v, &last_gpa, &last_pc, &repeats))
 			return VM_ERR_GUEST;
 		rc = dispatch(v);
 		if (rc < 0)
 			return rc;
+		if (v->id == 0 && v->vm->after_exit)
+			v->vm->after_exit(v->vm);
 	}
 	return 0;
 }
@@ -145,6 +150,7 @@ int vcpu_run(struct vcpu *v)
 		printf("vm%u: vcpu %u: run with interrupts masked\n", v->vm->id, v->id);
 		return VM_ERR_INVAL;
 	}
+	__atomic_store_n(&v->cpu, (int)this_cpu_id(), __ATOMIC_RELEASE);
 	arch_vcpu_load(v->arch);
 	rc = run_loaded(v);
 	arch_vcpu_put(v->arch);

@@ -60,12 +60,16 @@ static void slot_free_blocks(struct vm_slot *s)
 static void slot_free(struct vm_slot *s)
 {
 	slot_postcopy_free(s);
+	if (s->dirty)
+		pmm_free(virt_to_phys(s->dirty), s->dirty_order);
 	if (s->blocks) {
 		slot_free_blocks(s);
 		pmm_free(virt_to_phys(s->blocks), s->blocks_order);
 	}
 	if (s->present)
 		pmm_free(virt_to_phys(s->present), s->present_order);
+	if (s->locks)
+		pmm_free(virt_to_phys(s->locks), s->locks_order);
 	*s = (struct vm_slot){0};
 }
 
@@ -92,17 +96,20 @@ static bool slot_alloc_blocks(struct vm_slot *s, unsigned order)
 static int slot_init(struct vm_slot *s, u64 gpa, u64 size)
 {
 	u64 max_blocks = size >> (PAGE_SHIFT + ORDER_2M);
-	paddr_t blocks, present;
+	paddr_t blocks, present, locks;
 
 	*s = (struct vm_slot){.gpa = gpa, .size = size};
-	spin_lock_init(&s->lock);
 	s->blocks_order = order_for_bytes(max_blocks * sizeof(paddr_t));
 	s->present_order = order_for_bytes(size >> (PAGE_SHIFT + 3));
+	s->locks_order = order_for_bytes(max_blocks * sizeof(struct spinlock));
 	blocks = pmm_alloc(s->blocks_order);
 	present = pmm_alloc(s->present_order);
+	/* pmm_alloc() zeroes: every lock starts unlocked (spin_lock_init's state). */
+	locks = pmm_alloc(s->locks_order);
 	s->blocks = pa_addr(blocks) ? phys_to_virt(blocks) : NULL;
 	s->present = pa_addr(present) ? phys_to_virt(present) : NULL;
-	if (!s->blocks || !s->present)
+	s->locks = pa_addr(locks) ? phys_to_virt(locks) : NULL;
+	if (!s->blocks || !s->present || !s->locks)
 		goto nomem;
 	/* 1 GiB blocks where the range allows them (1G stage-2 leaves later), else 2 MiB. */
 	if (IS_ALIGNED(gpa | size, GiB(1)) && slot_alloc_blocks(s, ORDER_1G))
@@ -183,7 +190,13 @@ bool vm_page_present(struct vm *vm, u64 gpa)
 	return s && slot_page_present(s, gpa);
 }
 
-/* With s->lock held: the page's content, zero-filled the first time. */
+/* The lock of the 2M region holding gpa. */
+static struct spinlock *slot_lock(const struct vm_slot *s, u64 gpa)
+{
+	return &s->locks[(gpa - s->gpa) >> (PAGE_SHIFT + ORDER_2M)];
+}
+
+/* With the page's region lock held: its content, zero-filled the first time. */
 static void *slot_page_fill_locked(struct vm *vm, struct vm_slot *s, u64 gpa)
 {
 	void *page = vm_slot_page(s, gpa);
@@ -192,7 +205,7 @@ static void *slot_page_fill_locked(struct vm *vm, struct vm_slot *s, u64 gpa)
 		memzero_pages(page, PAGE_SIZE);
 		arch_vm_cache_sync(page, PAGE_SIZE, false);
 		slot_page_mark(s, gpa, true);
-		vm->stats.pages_zeroed++;
+		vm_stat_inc(&vm->stats.pages_zeroed);
 	}
 	return page;
 }
@@ -207,30 +220,27 @@ void *vm_page_fill(struct vm *vm, u64 gpa)
 	/* In postcopy, an absent page comes from the source, not as zeros. */
 	if (s->pc)
 		return postcopy_page_fill(vm, s, gpa);
-	spin_lock(&s->lock);
+	spin_lock(slot_lock(s, gpa));
 	page = slot_page_fill_locked(vm, s, gpa);
-	spin_unlock(&s->lock);
+	spin_unlock(slot_lock(s, gpa));
 	return page;
 }
-
-/* Guest RAM: normal write-back memory the guest may read, write and execute. */
-static const struct pt_attrs ram_attrs = {PT_READ | PT_WRITE | PT_EXEC, PT_MEM_NORMAL};
 
 int vm_slot_map_page(struct vm *vm, struct vm_slot *s, u64 gpa)
 {
 	u64 page_gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
 	int rc;
 
-	spin_lock(&s->lock);
+	spin_lock(slot_lock(s, gpa));
 	/*
 	 * Exactly this 4 KiB: PT_MAP_MAX_LEVEL(0) makes the engine install (or
 	 * split) only the tables on this address's path.
 	 */
 	rc = pt_map(&vm->pt, page_gpa, virt_to_phys(slot_page_fill_locked(vm, s, page_gpa)),
-		    PAGE_SIZE, ram_attrs, PT_MAP_MAX_LEVEL(0));
-	spin_unlock(&s->lock);
+		    PAGE_SIZE, vm_ram_attrs(vm), PT_MAP_MAX_LEVEL(0));
+	spin_unlock(slot_lock(s, gpa));
 	if (!rc)
-		vm->stats.maps++;
+		vm_stat_inc(&vm->stats.maps);
 	return rc;
 }
 
@@ -242,18 +252,37 @@ int vm_load(struct vm *vm, u64 gpa, const void *image, u64 size)
 	/* Loading is done before postcopy starts: afterwards the source owns the content. */
 	if (!s || s->pc || size > s->size - (gpa - s->gpa))
 		return VM_ERR_INVAL;
-	spin_lock(&s->lock);
 	for (u64 done = 0; done < size;) {
 		u64 at = gpa + done, chunk = MIN(size - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
-		u8 *page = slot_page_fill_locked(vm, s, at);
+		u8 *page;
 
+		spin_lock(slot_lock(s, at));
+		page = slot_page_fill_locked(vm, s, at);
 		memcpy(page + (at & (PAGE_SIZE - 1)), src + done, chunk);
 		/* The guest may run it with its caches off: to memory, and no stale code. */
 		arch_vm_cache_sync(page, PAGE_SIZE, true);
+		spin_unlock(slot_lock(s, at));
 		done += chunk;
 	}
-	spin_unlock(&s->lock);
 	return 0;
+}
+
+/* Discards [gpa, gpa + len), inside one 2M region, under its lock. */
+static int discard_in_region(struct vm *vm, struct vm_slot *s, u64 gpa, u64 len)
+{
+	int rc;
+
+	spin_lock(slot_lock(s, gpa));
+	/* Unmapped (and invalidated) first: no vCPU may keep using a page marked absent. */
+	rc = pt_unmap(&vm->pt, gpa, len);
+	for (u64 at = gpa; at < gpa + len; at += PAGE_SIZE) {
+		if (slot_page_present(s, at)) {
+			slot_page_mark(s, at, false);
+			vm_stat_inc(&vm->stats.pages_discarded);
+		}
+	}
+	spin_unlock(slot_lock(s, gpa));
+	return rc;
 }
 
 int vm_discard(struct vm *vm, u64 gpa, u64 len)
@@ -265,16 +294,13 @@ int vm_discard(struct vm *vm, u64 gpa, u64 len)
 		return VM_ERR_INVAL;
 	if (s->pc)
 		return postcopy_discard(vm, s, gpa, len);
-	spin_lock(&s->lock);
-	/* Unmapped (and invalidated) first: no vCPU may keep using a page marked absent. */
-	rc = pt_unmap(&vm->pt, gpa, len);
-	for (u64 at = gpa; at < gpa + len; at += PAGE_SIZE) {
-		if (slot_page_present(s, at)) {
-			slot_page_mark(s, at, false);
-			vm->stats.pages_discarded++;
-		}
+	rc = 0;
+	for (u64 at = gpa; at < gpa + len && !rc;) {
+		u64 end = MIN(ALIGN_DOWN(at, MiB(2)) + MiB(2), gpa + len);
+
+		rc = discard_in_region(vm, s, at, end - at);
+		at = end;
 	}
-	spin_unlock(&s->lock);
 	return rc;
 }
 
@@ -301,6 +327,7 @@ int vm_create(struct vm *vm, unsigned gpa_bits)
 		return VM_ERR_NOMEM;
 	}
 	vm->pt.owner = &vm->arch;
+	vm->console_bol = true;
 	vm->id = __atomic_fetch_add(&vm_next_id, 1, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #define VM_ERR_SOURCE	   (-110) /* a page never arrived from the page source: VM stopped */
 
 #define VM_MAX_SLOTS	    4
+#define VM_MAX_VCPUS	    8
 #define VM_DEFAULT_GPA_BITS 40
 
 struct vm_slot {
@@ -35,9 +36,16 @@ struct vm_slot {
 	paddr_t *blocks; /* host address of each block, in order (pages from pmm) */
 	u64 *present;	 /* one bit per 4K page: filled (zeroed or loaded) */
 	unsigned blocks_order, present_order; /* pmm orders of the two arrays */
-	/* Fill-then-map of a page is one step: two faults on one page never both fill it. */
-	struct spinlock lock;
+	/*
+	 * Fill-then-map of a page is one step under its 2M region's lock: two
+	 * faults on one page never both fill it, and faults in different 2M
+	 * regions share no lock. One per region, locks_order the array's pmm order.
+	 */
+	struct spinlock *locks;
+	unsigned locks_order;
 	struct slot_postcopy *pc; /* postcopy state (vmm/postcopy.h), NULL when not migrating */
+	u64 *dirty;		  /* dirty log (vmm/dirty.c): one bit per 4K page, or NULL */
+	unsigned dirty_order;
 };
 
 struct vm_stats {
@@ -49,7 +57,10 @@ struct vm_stats {
 	u64 hypercalls;
 	u64 bad_hypercalls; /* unknown numbers and bad arguments */
 	u64 pages_discarded;
+	u64 pages_dirtied; /* dirty bits set: once per page between two harvests */
 };
+
+struct vcpu;
 
 struct vm {
 	unsigned id; /* for messages: vm<id> */
@@ -62,7 +73,32 @@ struct vm {
 	struct vm_stats stats;
 	u64 reports[GRANULE_REPORT_KEY_MAX]; /* GRANULE_HC_REPORT values by key */
 	struct vm_postcopy pc;		     /* postcopy demand paging (vmm/postcopy.h) */
+	/* vCPUs by index (vcpu_create), their power states and the VM's end (vmm/smp.c). */
+	struct vcpu *vcpus[VM_MAX_VCPUS];
+	u32 vcpus_on;	 /* vCPUs ON or ON_PENDING: the VM ends when the last one turns off */
+	u32 stopping;	 /* set once: every vCPU leaves its run loop at its next exit */
+	int stop_error;	 /* the first vCPU error that stopped the VM, or 0 */
+	u64 exit_status; /* GRANULE_HC_EXIT's status (0 for SYSTEM_OFF, last CPU_OFF) */
+	/*
+	 * Optional work for the vCPU threads' CPUs (vmm/smp.c): after_exit runs
+	 * on vCPU 0's thread after each of its exits (short: a progress line);
+	 * while_off runs on a thread whose vCPU is OFF, instead of waiting, for
+	 * one bounded step, and returns whether there was anything to do.
+	 */
+	/* GRANULE_HC_CONSOLE_WRITE: each line after console_prefix (NULL: raw bytes). */
+	const char *console_prefix;
+	bool console_bol;
+	struct spinlock console_lock;
+	void (*after_exit)(struct vm *vm);
+	bool (*while_off)(struct vm *vm);
+	bool dirty_logging; /* vmm/dirty.c: RAM is mapped read-only, writes are logged */
 };
+
+/* VM statistics are bumped by several vCPUs at once. */
+static inline void vm_stat_inc(u64 *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
 
 /* Creates an empty VM with a guest-physical space of gpa_bits (0: VM_DEFAULT_GPA_BITS). */
 int vm_create(struct vm *vm, unsigned gpa_bits);
@@ -95,6 +131,21 @@ bool vm_page_present(struct vm *vm, u64 gpa);
 struct vcpu;
 int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit);
 int vm_handle_hypercall(struct vcpu *v, const struct vm_exit *exit);
+/*
+ * Dirty logging (vmm/dirty.c), for VMs outside postcopy: start write-protects
+ * all RAM; each page's first write after that (or after its last harvest)
+ * sets its bit once. Harvest copies a slot's bitmap into out (size / 32 KiB
+ * words, or NULL), clears it, write-protects those pages again and returns
+ * how many there were.
+ */
+int vm_dirty_log_start(struct vm *vm);
+void vm_dirty_log_stop(struct vm *vm);
+u64 vm_dirty_log_harvest(struct vm *vm, struct vm_slot *s, u64 *out);
+/* A write's permission fault at gpa in s while logging: 0, or an engine error. */
+int vm_dirty_fault(struct vm *vm, struct vm_slot *s, u64 gpa);
+/* What a RAM page is mapped with now: read-write-execute, read-execute while logging. */
+struct pt_attrs vm_ram_attrs(const struct vm *vm);
+
 /* Guest memory ranges that a hypercall names: unmaps [gpa, gpa + len) and forgets the content. */
 int vm_discard(struct vm *vm, u64 gpa, u64 len);
 

@@ -93,8 +93,12 @@ struct arch_vcpu {
 	struct arm64_el1_regs el1;
 	bool loaded;
 	u64 vttbr, vtcr;
+	u64 vmpidr;   /* what the guest reads as MPIDR_EL1 */
 	u64 host_hcr; /* HCR_EL2 before load, restored by put */
 };
+
+/* MPIDR_EL1 bit 31 is RES1; Aff0 holds the vCPU index (Arm ARM D17.2, "MPIDR_EL1"). */
+#define MPIDR_RES1 BIT(31)
 
 struct arm64_vcpu_ctx *arm64_vm_running[MAX_CPUS];
 
@@ -311,6 +315,16 @@ void arch_vcpu_init(struct arch_vcpu *v, const struct arch_vm *avm, u64 entry, c
 	v->el1.sctlr = SCTLR_EL1_RES1;
 	v->vttbr = avm->regs[0];
 	v->vtcr = avm->regs[1];
+	v->vmpidr = MPIDR_RES1;
+}
+
+/*
+ * EL1 reads of MPIDR_EL1 return VMPIDR_EL2 (Arm ARM D17.2, "VMPIDR_EL2"):
+ * the index in Aff0, the same value PSCI CPU_ON takes as target_cpu.
+ */
+void arch_vcpu_set_index(struct arch_vcpu *v, unsigned index)
+{
+	v->vmpidr = MPIDR_RES1 | (index & 0xff);
 }
 
 #define EL1_REGS(X)                                                                                \
@@ -442,6 +456,7 @@ void arch_vcpu_load(struct arch_vcpu *v)
 	/* Stage 2 first: no EL1 state of this guest is live under another VM's VMID. */
 	write_sysreg(vtcr_el2, v->vtcr);
 	write_sysreg(vttbr_el2, v->vttbr);
+	write_sysreg(vmpidr_el2, v->vmpidr);
 	el1_load(&v->el1);
 	write_sysreg(hcr_el2, HCR_GUEST);
 	isb();

@@ -15,9 +15,17 @@
 /* ESR_EL1: data abort taken without a change of EL, and a synchronous external abort. */
 #define EC_DABT_SAME 0x25
 #define FSC_SEA	     0x10
-/* PSCI_VERSION (Arm DEN 0022) and the version granule's VMM implements. */
-#define PSCI_VERSION	 0x84000000
-#define PSCI_VERSION_1_0 0x10000
+/* PSCI (Arm DEN 0022D): function IDs, the version granule's VMM implements, return codes. */
+#define PSCI_VERSION	     0x84000000
+#define PSCI_CPU_OFF	     0x84000002
+#define PSCI_CPU_ON_64	     0xc4000003
+#define PSCI_AFFINITY_INFO   0x84000004
+#define PSCI_VERSION_1_1     0x10001
+#define PSCI_INVALID_PARAMS  -2
+#define PSCI_ALREADY_ON	     -4
+#define PSCI_ON_PENDING	     -5
+#define PSCI_INVALID_ADDRESS -9
+#define PSCI_AFF_OFF	     1
 
 	.section .rodata.vm_test_guest, "a"
 	.balign	4096
@@ -43,6 +51,10 @@ arm64_test_guest_start:
 	b.eq	mode_pattern_all
 	cmp	x3, #TG_MODE_DISCARD_MOST
 	b.eq	mode_discard_most
+	cmp	x3, #TG_MODE_SMP
+	b.eq	mode_smp
+	cmp	x3, #TG_MODE_PATTERN_SMP
+	b.eq	mode_pattern_smp
 	mov	x1, #TG_EXIT_BAD_MODE
 	b	exit
 
@@ -153,7 +165,7 @@ check_pattern_page:
 
 /* Fails with status unless x0 == value (x9 scratch). */
 .macro expect_result value, status
-	mov	x9, #\value
+	ldr	x9, =\value
 	cmp	x0, x9
 	mov	x1, #\status
 	b.ne	exit
@@ -170,7 +182,7 @@ mode_touch:
 	wfi
 	mov	x0, #PSCI_VERSION
 	smc	#0
-	expect_result PSCI_VERSION_1_0, TG_EXIT_PSCI
+	expect_result PSCI_VERSION_1_1, TG_EXIT_PSCI
 	hypercall TG_BAD_HYPERCALL
 	expect_result GRANULE_E_NOSYS, TG_EXIT_BAD_HC_RESULT
 	adr	x10, message
@@ -254,6 +266,183 @@ mode_spin:
 	b.lo	1b
 	mov	x1, #TG_EXIT_OK
 	b	exit
+
+/* x0 = function, x1..x3 = arguments, over SMC (HCR_EL2.TSC traps it to the VMM). */
+.macro psci fn, a1=xzr, a2=xzr, a3=xzr
+	mov	x1, \a1
+	mov	x2, \a2
+	mov	x3, \a3
+	ldr	x0, =\fn
+	smc	#0
+.endm
+
+/* Fails with status unless x0 == value, a negative PSCI code (x9 scratch). */
+.macro expect_neg value, status
+	mov	x9, #(\value)
+	cmp	x0, x9
+	mov	x1, #\status
+	b.ne	exit
+.endm
+
+/*
+ * vCPU 0 (vmm/test_guest.h, TG_MODE_SMP): CPU_ON's errors, then vCPU 1 started
+ * with a context it must see in x0; it writes its verdict at x19 +
+ * TG_SMP_FLAG and turns itself off, which AFFINITY_INFO must then show.
+ */
+mode_smp:
+	mov	x10, #1
+	psci	PSCI_AFFINITY_INFO, x10
+	expect_result PSCI_AFF_OFF, TG_EXIT_SMP_AFFINITY
+	mov	x10, #TG_SMP_ABSENT
+	adr	x11, smp_secondary
+	psci	PSCI_CPU_ON_64, x10, x11
+	expect_neg PSCI_INVALID_PARAMS, TG_EXIT_SMP_BAD_TARGET
+	mov	x10, #1
+	mov	x11, #TG_OUTSIDE_GPA
+	psci	PSCI_CPU_ON_64, x10, x11
+	expect_neg PSCI_INVALID_ADDRESS, TG_EXIT_SMP_BAD_ADDRESS
+	adr	x11, smp_secondary
+	psci	PSCI_CPU_ON_64, xzr, x11
+	expect_neg PSCI_ALREADY_ON, TG_EXIT_SMP_ALREADY_ON
+	mov	x10, #1
+	ldr	x12, =TG_SMP_CONTEXT
+	psci	PSCI_CPU_ON_64, x10, x11, x12
+	expect_result 0, TG_EXIT_SMP_START
+	/* Again at once: ON_PENDING, or ALREADY_ON once it has entered. */
+	mov	x10, #1
+	psci	PSCI_CPU_ON_64, x10, x11, x12
+	mov	x9, #PSCI_ALREADY_ON
+	cmp	x0, x9
+	mov	x9, #PSCI_ON_PENDING
+	ccmp	x0, x9, #4, ne
+	mov	x1, #TG_EXIT_SMP_ALREADY_ON
+	b.ne	exit
+	/* Its verdict, within about a second of the virtual counter. */
+	mrs	x13, cntfrq_el0
+	mrs	x14, cntvct_el0
+	add	x14, x14, x13
+	mov	x9, #TG_SMP_FLAG
+1:	ldr	x10, [x19, x9]
+	cbnz	x10, 2f
+	mrs	x15, cntvct_el0
+	cmp	x15, x14
+	mov	x1, #TG_EXIT_SMP_TIMEOUT
+	b.hs	exit
+	b	1b
+2:	cmp	x10, #TG_SMP_GOOD
+	mov	x1, #TG_EXIT_SMP_SECONDARY
+	b.ne	exit
+	/* Then OFF: CPU_OFF follows its write. */
+3:	mov	x10, #1
+	psci	PSCI_AFFINITY_INFO, x10
+	cmp	x0, #PSCI_AFF_OFF
+	b.eq	4f
+	mrs	x15, cntvct_el0
+	cmp	x15, x14
+	mov	x1, #TG_EXIT_SMP_TIMEOUT
+	b.hs	exit
+	b	3b
+4:	mov	x1, #TG_EXIT_OK
+	b	exit
+
+/* vCPU 1: x0 = context, MPIDR_EL1 = RES1 bit 31 | Aff0 1; verdict at TG_SMP_FLAG, then CPU_OFF. */
+smp_secondary:
+	adr	x19, arm64_test_guest_start
+	mov	x10, #TG_SMP_GOOD
+	ldr	x9, =TG_SMP_CONTEXT
+	cmp	x0, x9
+	mov	x11, #TG_SMP_BAD_CONTEXT
+	csel	x10, x11, x10, ne
+	mrs	x9, mpidr_el1
+	ldr	x12, =0x80000001
+	cmp	x9, x12
+	mov	x11, #TG_SMP_BAD_MPIDR
+	csel	x10, x11, x10, ne
+	mov	x9, #TG_SMP_FLAG
+	str	x10, [x19, x9]
+	psci	PSCI_CPU_OFF
+	/* CPU_OFF returned: that is an error of its own. */
+	mov	x1, #TG_EXIT_SMP_SECONDARY
+	b	exit
+	.balign	8
+	.ltorg
+
+/*
+ * TG_MODE_PATTERN_SMP: x0 = n vCPUs. vCPU 0 leaves RAM size and seed in
+ * smp_params, starts vCPUs 1..n-1 (context n), checks slice 0 and waits for
+ * the others to be OFF; vCPU i checks slice i (the pages after the first,
+ * cut in n, the last slice takes the rest) and turns itself off.
+ */
+mode_pattern_smp:
+	adr	x9, smp_params
+	stp	x20, x21, [x9]
+	dsb	sy
+	mov	x26, x0
+	adr	x11, smp_slice_entry
+	mov	x23, #1
+1:	cmp	x23, x26
+	b.hs	2f
+	psci	PSCI_CPU_ON_64, x23, x11, x26
+	expect_result 0, TG_EXIT_SMP_START
+	add	x23, x23, #1
+	b	1b
+2:	mov	x27, #0
+	bl	pattern_slice
+	mov	x23, #1
+3:	cmp	x23, x26
+	b.hs	4f
+	psci	PSCI_AFFINITY_INFO, x23
+	cmp	x0, #PSCI_AFF_OFF
+	cinc	x23, x23, eq
+	b	3b
+4:	sub	x11, x20, #4096
+	mov	x10, #GRANULE_REPORT_BYTES_VERIFIED
+	hypercall GRANULE_HC_REPORT, x10, x11
+	mov	x1, #TG_EXIT_OK
+	b	exit
+
+/* x0 = n (CPU_ON's context), x1 = this vCPU's index. */
+smp_slice_entry:
+	adr	x19, arm64_test_guest_start
+	adr	x9, smp_params
+	ldp	x20, x21, [x9]
+	adr	x9, guest_vectors
+	msr	vbar_el1, x9
+	isb
+	mov	x26, x0
+	mov	x27, x1
+	bl	pattern_slice
+	psci	PSCI_CPU_OFF
+	mov	x1, #TG_EXIT_SMP_SECONDARY
+	b	exit
+
+/* Checks slice x27 of x26 against the pattern; uses x23, x24, x28 and check_pattern_page's. */
+pattern_slice:
+	mov	x28, x30
+	bl	pattern_setup
+	lsr	x9, x20, #12
+	sub	x9, x9, #1
+	udiv	x10, x9, x26
+	mul	x23, x27, x10
+	add	x23, x23, #1
+	add	x24, x23, x10
+	sub	x11, x26, #1
+	cmp	x27, x11
+	add	x9, x9, #1
+	csel	x24, x9, x24, eq
+1:	cmp	x23, x24
+	b.hs	2f
+	add	x0, x19, x23, lsl #12
+	bl	check_pattern_page
+	add	x23, x23, #1
+	b	1b
+2:	ret	x28
+	.balign	8
+	.ltorg
+
+	.balign	16
+smp_params:
+	.quad	0, 0
 
 /* The vector at VBAR_EL1 + 0x200 checks what arrives against x26 (ELR) and x27 (FAR). */
 mode_abort:

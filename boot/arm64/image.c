@@ -113,7 +113,8 @@ __noreturn void boot_arm64_main(u64 fdt_pa, u64 entry_el)
 	}
 	bi->fdt = fdt_pa;
 	bi->fdt_size = dt_total_size(fdt);
-	if (!dt_fill_memory(fdt, fdt_pa, bi, why, sizeof(why)))
+	if (!dt_fill_memory(fdt, fdt_pa, bi, why, sizeof(why)) ||
+	    !dt_fill_initrd(fdt, bi, why, sizeof(why)))
 		boot_fail("device tree: %s", why);
 	kernel_main(bi);
 }

@@ -53,7 +53,7 @@ static void parse_pvh(struct boot_info *bi, const struct hvm_start_info *si)
 
 		add_boot_data(bi, si->modlist_paddr, si->nr_modules * sizeof(*mod));
 		for (u32 i = 0; i < si->nr_modules; i++) {
-			add_boot_data(bi, mod[i].paddr, mod[i].size);
+			boot_info_set_module(bi, mod[i].paddr, mod[i].size);
 			if (mod[i].cmdline_paddr)
 				add_boot_data(bi, mod[i].cmdline_paddr,
 					      strnlen((const char *)(uintptr_t)mod[i].cmdline_paddr,
@@ -115,7 +115,7 @@ static void parse_mb2(struct boot_info *bi, const struct mb2_info_header *mbi)
 			const struct mb2_tag_module *m = (const void *)t;
 
 			if (m->mod_end > m->mod_start)
-				add_boot_data(bi, m->mod_start, m->mod_end - m->mod_start);
+				boot_info_set_module(bi, m->mod_start, m->mod_end - m->mod_start);
 			break;
 		}
 		case MB2_TAG_MMAP:

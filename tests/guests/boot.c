@@ -16,11 +16,16 @@
 struct guest_boot guest_boot;
 uint64_t guest_heap_start, guest_heap_end;
 
-void guest_entry(uint64_t r0, uint64_t r1, uint64_t r2);
+void guest_entry(uint64_t r0, uint64_t r1, uint64_t r2, uint64_t r3);
 
-void guest_entry(uint64_t r0, uint64_t r1, uint64_t r2)
+/* PSCI CPU_OFF (Arm DEN 0022D, 5.3): granule's VMM takes PSCI IDs over its hypercall too. */
+#define PSCI_CPU_OFF 0x84000002ULL
+
+void guest_entry(uint64_t r0, uint64_t r1, uint64_t r2, uint64_t r3)
 {
 	arch_boot_info(r0, r1, r2);
+	/* The vCPU count is the VMM contract's (no DTB or start info, a RAM size given). */
+	guest_boot.nr_vcpus = !r0 && r1 && r3 >= 1 && r3 <= GUEST_MAX_VCPUS ? (unsigned)r3 : 1;
 	if (!guest_boot.seed)
 		guest_boot.seed = GRANULE_PATTERN_SEED_DEFAULT;
 	guest_heap_start = arch_mmu_on(guest_backend_bare);
@@ -75,4 +80,13 @@ void guest_panic_hex(const char *label, uint64_t value)
 	guest_panic_print(label);
 	guest_panic_print(buf);
 	guest_panic_print("\n");
+}
+
+void guest_secondary_main(struct guest_cpu *cpu)
+{
+	cpu->fn(cpu);
+	guest_hc(PSCI_CPU_OFF, 0, 0, 0);
+	/* CPU_OFF returns only on failure: nothing sensible is left to do. */
+	guest_panic_print("guest: PSCI CPU_OFF returned\n");
+	guest_exit(3);
 }

@@ -23,6 +23,21 @@ struct guest_boot {
 	uint64_t seed;	   /* granule_pattern_*() seed */
 	bool semihosting;  /* arm64 bare: "semihosting" on the command line (QEMU -semihosting) */
 	bool from_el2;	   /* arm64 bare: entered at EL2 and dropped to EL1 (PSCI over SMC) */
+	unsigned nr_vcpus; /* vCPUs the VMM gave (x3 / edx at entry, ABI 1.1), 1 otherwise */
+};
+
+#define GUEST_MAX_VCPUS 8
+
+/*
+ * What a secondary vCPU starts from (its start call's context): the stack, and the primary's
+ * MMU registers, which the arch entry loads before any C runs. Read with the MMU off on arm64:
+ * arch_start_cpu() cleans it to the point of coherency first.
+ */
+struct guest_cpu {
+	uint64_t stack_top; /* offset 0, read by the entry code */
+	uint64_t mmu[4];    /* arm64: MAIR, TCR, TTBR0, SCTLR_EL1; x86: CR3 */
+	unsigned index;
+	void (*fn)(struct guest_cpu *cpu);
 };
 
 extern struct guest_boot guest_boot;
@@ -57,6 +72,15 @@ uint64_t arch_ticks(void);
 void arch_bare_putc(char c);
 __attribute__((noreturn)) void arch_bare_exit(int status);
 
+/*
+ * Starts vCPU index at the arch's secondary entry with cpu as its context: PSCI CPU_ON over HVC
+ * on arm64, GRANULE_HC_VCPU_START on x86-64. Returns 0 or the call's negative error.
+ */
+int64_t arch_start_cpu(unsigned index, struct guest_cpu *cpu);
+
+/* x86-64 only: loads the IDT on this vCPU (the boot vCPU's, shared by the secondaries). */
+void x86_idt_load(void);
+
 /* ---- backend (backend_bare.c | backend_hypercall.c) ---- */
 /* Every hypercall goes through here: the real instruction, or bare's emulation of it. */
 int64_t guest_hc(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3);
@@ -74,6 +98,8 @@ __attribute__((noreturn)) void guest_exit(int status);
 void guest_panic_print(const char *s);
 void guest_panic_hex(const char *label, uint64_t value);
 int guest_main(void);
+/* Where every secondary vCPU's C code starts (boot.c): cpu->fn(cpu), then PSCI CPU_OFF. */
+__attribute__((noreturn)) void guest_secondary_main(struct guest_cpu *cpu);
 /* The heap that _sbrk hands out: [start, end). */
 extern uint64_t guest_heap_start, guest_heap_end;
 

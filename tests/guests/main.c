@@ -274,6 +274,122 @@ static void case_discard_refault(void)
 	verify_arena();
 }
 
+/* ---- several vCPUs ---- */
+
+/* PSCI (Arm DEN 0022D): AFFINITY_INFO and its OFF result; the VMM takes it over its hypercall. */
+#define PSCI_AFFINITY_INFO 0x84000004ULL
+#define PSCI_AFF_OFF	   1
+#define SMP_STACK	   16384
+#define SMP_SHARED	   GUEST_SZ_2M /* every vCPU touches the arena's first 2 MiB */
+
+static struct guest_cpu smp_cpus[GUEST_MAX_VCPUS];
+static uint8_t smp_stacks[GUEST_MAX_VCPUS][SMP_STACK] __attribute__((aligned(16)));
+static uint64_t smp_mismatches[GUEST_MAX_VCPUS], smp_pages[GUEST_MAX_VCPUS];
+static unsigned smp_nr, smp_done;
+
+/* Every word of the page at p against the pattern; counts the words that differ. No stdio. */
+static uint64_t page_mismatches(uint64_t p)
+{
+	uint64_t bad = 0;
+
+	for (uint64_t a = p; a < p + GUEST_PAGE_SIZE; a += 8)
+		bad += *word_at(a) != granule_pattern_word(a, guest_boot.seed);
+	return bad;
+}
+
+/*
+ * vCPU i's share: its own slice of the arena after the shared range (one word checked and
+ * written back per page: the page becomes dirty, its content does not change), then every
+ * word of the shared range, starting at its own offset into it so that the vCPUs meet on pages
+ * none has yet. Secondaries run this too: no malloc, no stdio.
+ */
+static void smp_touch(unsigned i)
+{
+	uint64_t start = arena_start + SMP_SHARED, span = (arena_end - start) / smp_nr;
+	uint64_t lo = guest_align_down(start + i * span, GUEST_PAGE_SIZE);
+	uint64_t hi = i + 1 == smp_nr ? arena_end : guest_align_down(lo + span, GUEST_PAGE_SIZE);
+	uint64_t shared_pages = SMP_SHARED / GUEST_PAGE_SIZE, bad = 0, pages = 0;
+
+	for (uint64_t p = lo; p < hi; p += GUEST_PAGE_SIZE, pages++) {
+		uint64_t gpa = p + (granule_pattern_mix(p) & 511) * 8;
+
+		if (*word_at(gpa) != granule_pattern_word(gpa, guest_boot.seed))
+			bad++;
+		else
+			*word_at(gpa) = granule_pattern_word(gpa, guest_boot.seed);
+	}
+	for (uint64_t k = 0; k < shared_pages; k++, pages++)
+		bad += page_mismatches(arena_start +
+				       ((k + i * shared_pages / smp_nr) % shared_pages) *
+					       GUEST_PAGE_SIZE);
+	smp_mismatches[i] = bad;
+	smp_pages[i] = pages;
+}
+
+static void smp_secondary(struct guest_cpu *cpu)
+{
+	smp_touch(cpu->index);
+	__atomic_fetch_add(&smp_done, 1, __ATOMIC_RELEASE);
+}
+
+static int64_t smp_start(unsigned i)
+{
+	smp_cpus[i] = (struct guest_cpu){.stack_top = (uint64_t)(uintptr_t)(smp_stacks[i + 1]),
+					 .index = i,
+					 .fn = smp_secondary};
+	return arch_start_cpu(i, &smp_cpus[i]);
+}
+
+/* Waits for the secondaries' work, then for PSCI to show each of them OFF. */
+static bool smp_wait(void)
+{
+	uint64_t spins = 0;
+
+	while (__atomic_load_n(&smp_done, __ATOMIC_ACQUIRE) != smp_nr - 1)
+		if (++spins > (1ULL << 36))
+			return false;
+	for (unsigned i = 1; i < smp_nr; i++)
+		while (guest_hc(PSCI_AFFINITY_INFO, i, 0, 0) != PSCI_AFF_OFF)
+			if (++spins > (1ULL << 36))
+				return false;
+	return true;
+}
+
+/*
+ * Several vCPUs (docs/hypercalls.md, "Several vCPUs"): the arena is discarded first so that
+ * every page faults again, then each vCPU touches its disjoint slice and all of them the shared
+ * range at once; each counts the words that differ from the pattern.
+ */
+static void case_smp_touch(void)
+{
+	uint64_t bad = 0, pages = 0, t0 = arch_ticks();
+
+	smp_nr = guest_boot.nr_vcpus;
+	if (guest_backend_bare || smp_nr < 2) {
+		case_skip = guest_backend_bare ? "bare backend: one vCPU" : "the VMM gave one vCPU";
+		return;
+	}
+	EXPECT(guest_hc(GRANULE_HC_DISCARD, arena_start, arena_end - arena_start, 0) == 0);
+	EXPECT(arch_start_cpu(smp_nr, &smp_cpus[0]) < 0); /* no such vCPU */
+	for (unsigned i = 1; i < smp_nr; i++)
+		EXPECT(smp_start(i) == 0);
+	EXPECT(smp_start(1) < 0); /* already on */
+	smp_touch(0);
+	EXPECT(smp_wait());
+	for (unsigned i = 0; i < smp_nr; i++) {
+		bad += smp_mismatches[i];
+		pages += smp_pages[i];
+	}
+	EXPECT(bad == 0);
+	EXPECT(pages == arena_pages - SMP_SHARED / GUEST_PAGE_SIZE +
+				smp_nr * (SMP_SHARED / GUEST_PAGE_SIZE));
+	diag("%u vCPUs touched %llu pages (a 2 MiB range shared by all) in %llu ticks, %llu words "
+	     "differ",
+	     smp_nr, (unsigned long long)pages, (unsigned long long)(arch_ticks() - t0),
+	     (unsigned long long)bad);
+	report(GRANULE_REPORT_VCPUS, smp_nr);
+}
+
 struct guest_case {
 	const char *name;
 	void (*run)(void);
@@ -289,6 +405,7 @@ static const struct guest_case cases[] = {
 	{"verify_all", case_verify_all},
 	{"verify_detects", case_verify_detects},
 	{"discard_refault", case_discard_refault},
+	{"smp_touch", case_smp_touch},
 };
 
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))

@@ -4,11 +4,11 @@
 #include "lib/ktap.h"
 
 extern const struct ktap_suite suite_alloc, suite_kpt, suite_smp, suite_timer, suite_hvo, suite_vm,
-	suite_postcopy, suite_exception;
+	suite_postcopy, suite_vcpus, suite_elf, suite_guests, suite_exception;
 
 static const struct ktap_suite *const suites[] = {
-	&suite_alloc, &suite_kpt, &suite_smp,	   &suite_timer,
-	&suite_hvo,   &suite_vm,  &suite_postcopy, &suite_exception,
+	&suite_alloc,	 &suite_kpt,   &suite_smp, &suite_timer,  &suite_hvo,	    &suite_vm,
+	&suite_postcopy, &suite_vcpus, &suite_elf, &suite_guests, &suite_exception,
 };
 
 static const struct kernel_options *options;

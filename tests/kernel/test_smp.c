@@ -150,6 +150,48 @@ static void cross_call_storm(void)
 		EXPECT_EQ(__atomic_load_n(&storm_counts[i], __ATOMIC_ACQUIRE), STORM_ROUNDS + 1);
 }
 
+/* A work item that records where it ran and the order items ran in. */
+struct work_probe {
+	struct where where;
+	u32 *sequence;
+	u32 position;
+};
+
+static void work_record(void *arg)
+{
+	struct work_probe *p = arg;
+
+	record_where(&p->where);
+	p->position = __atomic_fetch_add(p->sequence, 1, __ATOMIC_RELAXED);
+}
+
+/* Thread context: on its CPU, interrupts enabled, items in the order queued. */
+static void work_runs_in_thread_context(void)
+{
+	static struct smp_work work[2];
+	struct work_probe probe[2];
+	u32 sequence = 0;
+
+	if (!need_secondaries())
+		return;
+	EXPECT_EQ(smp_work_queue(0, &work[0], work_record, &probe[0]), -1);
+	for (unsigned i = 1; i < nr_cpus; i++) {
+		for (unsigned k = 0; k < 2; k++) {
+			probe[k] = (struct work_probe){.where = {NULL, ~0u, false},
+						       .sequence = &sequence};
+			EXPECT_EQ(smp_work_queue(i, &work[k], work_record, &probe[k]), 0);
+		}
+		for (unsigned k = 0; k < 2; k++) {
+			EXPECT(smp_work_wait(&work[k], ms_ticks(1000)));
+			EXPECT(probe[k].where.cpu == &percpu[i]);
+			EXPECT(probe[k].where.irqs_on);
+		}
+		EXPECT_EQ(probe[1].position, probe[0].position + 1);
+		EXPECT(smp_cpu_idle(i));
+	}
+}
+
 KTAP_SUITE(suite_smp, "smp", KTAP_CASE(all_cpus_online), KTAP_CASE(hwids_distinct),
 	   KTAP_CASE(call_runs_on_target), KTAP_CASE(ipi_reaches_every_cpu),
-	   KTAP_CASE(ipi_counts_match), KTAP_CASE(cross_call_storm));
+	   KTAP_CASE(ipi_counts_match), KTAP_CASE(cross_call_storm),
+	   KTAP_CASE(work_runs_in_thread_context));

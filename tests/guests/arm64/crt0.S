@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * arm64 guest entry. docs/hypercalls.md "Entry state": EL1h (or EL2, bare only), MMU and caches
- * off, x0 = DTB or 0, x1 = RAM size or 0, x2 = pattern seed or 0. They reach guest_entry()
- * unchanged in x0..x2; nothing here touches them.
+ * off, x0 = DTB or 0, x1 = RAM size or 0, x2 = pattern seed or 0, x3 = vCPU count or 0. They
+ * reach guest_entry() unchanged in x0..x3; nothing here touches them.
  */
 	.section .text.boot, "ax"
 	.globl _start
@@ -48,6 +48,39 @@ _start:
 	bl	guest_entry
 4:	wfi
 	b	4b
+
+/*
+ * Secondary vCPUs (PSCI CPU_ON's entry point): x0 = struct guest_cpu (tests/guests/guest.h),
+ * EL1h, MMU off. The primary's MMU registers go in before anything touches memory through a
+ * cache: MAIR_EL1, TCR_EL1, TTBR0_EL1, a local TLB invalidation, then SCTLR_EL1 (Arm ARM,
+ * "Enabling and disabling the MMU"); then FP/SIMD, the vectors, the stack, and C.
+ */
+	.globl secondary_entry
+secondary_entry:
+	msr	daifset, #0xf
+	ldr	x9, [x0, #8]
+	msr	mair_el1, x9
+	ldr	x9, [x0, #16]
+	msr	tcr_el1, x9
+	ldr	x9, [x0, #24]
+	msr	ttbr0_el1, x9
+	isb
+	tlbi	vmalle1
+	dsb	nsh
+	isb
+	ldr	x9, [x0, #32]
+	msr	sctlr_el1, x9
+	isb
+	mov	x9, #(3 << 20)
+	msr	cpacr_el1, x9
+	ldr	x9, =guest_vectors
+	msr	vbar_el1, x9
+	isb
+	ldr	x9, [x0]
+	mov	sp, x9
+	bl	guest_secondary_main
+5:	wfi
+	b	5b
 
 /*
  * Exceptions are all fatal for these guests: each of the 16 vectors (0x80 bytes apart, table

@@ -32,6 +32,7 @@ hvstub_entry:
 	mov	x2, x0
 	mov	x1, x19
 	mov	x0, #0
+	mov	x3, #1 /* one vCPU: the stub has no CPU_ON */
 	mov	x9, #0x3c5 /* EL1h, DAIF masked */
 	msr	spsr_el2, x9
 	ldr	x9, =_start

@@ -49,13 +49,19 @@ struct idt_gate {
 static struct idt_gate idt[32] __attribute__((aligned(16)));
 extern char x86_vector_stubs[];
 
-static void idt_init(void)
+/* Loads the IDT on this vCPU (the boot vCPU after idt_init(), each secondary: x86_64/smp.c). */
+void x86_idt_load(void)
 {
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint64_t base;
 	} ptr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
 
+	__asm__ volatile("lidt %0" ::"m"(ptr));
+}
+
+static void idt_init(void)
+{
 	for (unsigned v = 0; v < 32; v++) {
 		uint64_t a = (uint64_t)(uintptr_t)x86_vector_stubs + 16 * v;
 
@@ -63,7 +69,7 @@ static void idt_init(void)
 		idt[v] = (struct idt_gate){(uint16_t)a,		SEL_CODE64,	     0, 0x8e,
 					   (uint16_t)(a >> 16), (uint32_t)(a >> 32), 0};
 	}
-	__asm__ volatile("lidt %0" ::"m"(ptr));
+	x86_idt_load();
 }
 
 void x86_exception(const uint64_t *frame);

@@ -2,8 +2,9 @@
 /*
  * x86-64 guest entry, PVH style (QEMU -kernel, and the VMM): 32-bit protected mode with flat
  * segments, paging off; ebx = hvm_start_info or 0, esi = RAM size in 4 KiB pages when ebx = 0,
- * edi = pattern seed or 0 (docs/hypercalls.md, "Entry state"). Builds an identity map of the
- * first GiB, enters long mode with SSE usable, and calls guest_entry(ebx, esi, edi).
+ * edi = pattern seed or 0, edx = vCPU count or 0 (docs/hypercalls.md, "Entry state"). Builds an
+ * identity map of the first GiB, enters long mode with SSE usable, and calls
+ * guest_entry(ebx, esi, edi, edx).
  */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define CR0_PE   (1 << 0)
@@ -45,6 +46,7 @@ pvh_entry:
 	mov	%ebx, boot_regs
 	mov	%esi, boot_regs + 8
 	mov	%edi, boot_regs + 16
+	mov	%edx, boot_regs + 24
 	/* The loader's GDT is not ours to rely on: load one before any segment load. */
 	lgdt	gdt_ptr
 	ljmp	$SEL_CODE32, $1f
@@ -103,6 +105,7 @@ long64:
 	movl	boot_regs, %edi
 	movl	boot_regs + 8, %esi
 	movl	boot_regs + 16, %edx
+	movl	boot_regs + 24, %ecx
 	call	guest_entry
 3:	hlt
 	jmp	3b
@@ -169,7 +172,7 @@ x86_exception_common:
 	.section .data
 	.balign 8
 boot_regs:
-	.quad 0, 0, 0
+	.quad 0, 0, 0, 0
 gdt:
 	.quad 0
 	.quad 0x00cf9a000000ffff /* 0x08: 32-bit code, flat */
@@ -177,6 +180,7 @@ gdt:
 	.quad 0x00af9a000000ffff /* 0x18: 64-bit code */
 gdt_end:
 	.balign 4
+	.globl gdt_ptr
 gdt_ptr:
 	.word gdt_end - gdt - 1
 	.long gdt
