@@ -30,8 +30,7 @@
 static struct {
 	const volatile u8 *start;
 	u64 bytes;
-	bool stop;
-	unsigned running;
+	struct smp_crew crew;
 	u64 reads;
 } readers;
 
@@ -41,36 +40,22 @@ static void reader(void *arg)
 	u64 sum = 0;
 
 	(void)arg;
-	__atomic_fetch_add(&readers.running, 1, __ATOMIC_ACQ_REL);
-	while (!__atomic_load_n(&readers.stop, __ATOMIC_ACQUIRE)) {
+	while (!smp_crew_stopping(&readers.crew)) {
 		for (u64 off = 0; off < readers.bytes; off += 256)
 			sum += readers.start[off];
 		__atomic_fetch_add(&readers.reads, readers.bytes / 256, __ATOMIC_RELAXED);
+		/* Once a pass, as a spinning CPU would: under -icount it lets the others run. */
+		arch_cpu_relax();
 	}
 	(void)sum;
-	__atomic_fetch_sub(&readers.running, 1, __ATOMIC_ACQ_REL);
 }
 
+/* Readers on every other CPU, in thread context: they take IPIs (rendezvous, x86 shootdowns). */
 static unsigned start_readers(paddr_t huge)
 {
-	unsigned started = 0;
-
 	readers.start = (const volatile u8 *)ALIGN_DOWN((u64)(uintptr_t)pa_to_page(huge), MiB(2));
 	readers.bytes = MiB(2);
-	readers.stop = false;
-	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpu != this_cpu_id() && !smp_call(cpu, reader, NULL, false))
-			started++;
-	while (__atomic_load_n(&readers.running, __ATOMIC_ACQUIRE) < started)
-		arch_cpu_relax();
-	return started;
-}
-
-static void stop_readers(void)
-{
-	__atomic_store_n(&readers.stop, true, __ATOMIC_RELEASE);
-	while (__atomic_load_n(&readers.running, __ATOMIC_ACQUIRE))
-		arch_cpu_relax();
+	return smp_crew_start(&readers.crew, reader, NULL);
 }
 
 struct sample {
@@ -141,9 +126,9 @@ static int study_strategy(enum hvo_strategy s, unsigned rounds)
 		hvo_optimize(pa, ORDER_2M);
 		sample_end(&smp, name, "optimize", round);
 	}
-	stop_readers();
-	printf("bbm-study: strategy %s (%s): %u rounds, %u readers, %llu reads\n", name,
-	       hvo_strategy_name(s), rounds, nreaders, (unsigned long long)readers.reads);
+	smp_crew_stop(&readers.crew);
+	printf("bbm-study: strategy %s: %u rounds, %u readers, %llu reads\n", hvo_strategy_name(s),
+	       rounds, nreaders, (unsigned long long)readers.reads);
 	readers.reads = 0;
 	pmm_free(pa, ORDER_2M);
 	return 0;
@@ -161,8 +146,8 @@ int bbm_study_run(unsigned rounds)
 	       "fixups,fixup_sum,fixup_max,rendezvous,tlbi,barriers,ipis\n");
 	for (unsigned s = HVO_RENDEZVOUS; s < HVO_STRATEGIES; s++) {
 		if (!hvo_set_strategy((enum hvo_strategy)s)) {
-			printf("bbm-study: strategy %c (%s): not usable on this CPU\n",
-			       letter((enum hvo_strategy)s), hvo_strategy_name(s));
+			printf("bbm-study: strategy %s: not usable on this CPU: %s\n",
+			       hvo_strategy_name(s), hvo_strategy_unusable(s));
 			continue;
 		}
 		rc |= study_strategy((enum hvo_strategy)s, rounds);

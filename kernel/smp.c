@@ -18,7 +18,8 @@ unsigned nr_cpus = 1;
 struct cross_call {
 	void (*fn)(void *);
 	void *arg;
-	u32 pending; /* 1 from post until the target has run fn */
+	/* 0 free, 1 claimed by a sender, 2 posted, 3 running on the target */
+	u32 pending;
 };
 
 static struct cross_call calls[MAX_CPUS];
@@ -175,6 +176,71 @@ bool smp_cpu_idle(unsigned cpu)
 	       !__atomic_load_n(&q->busy, __ATOMIC_RELAXED);
 }
 
+/*
+ * Runs the call posted to this CPU, if one is (pending 2), marking it running
+ * (3) first so a wait inside it cannot run it again.
+ */
+static void run_own_call(void)
+{
+	struct cross_call *c = &calls[this_cpu_id()];
+	u32 posted = 2;
+
+	if (!__atomic_compare_exchange_n(&c->pending, &posted, 3, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return;
+	c->fn(c->arg);
+	__atomic_store_n(&c->pending, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * One step of waiting for another CPU's call slot or answer. The caller may
+ * have interrupts masked (an x86 TLB shootdown from inside a page-table
+ * operation), and the CPU it waits for may be waiting for this one the same
+ * way: each runs what was posted to it meanwhile, so neither waits forever.
+ */
+static void wait_serving_calls(void)
+{
+	run_own_call();
+	arch_cpu_relax();
+}
+
+static void crew_member(void *arg)
+{
+	struct smp_crew *crew = arg;
+
+	__atomic_fetch_add(&crew->running, 1, __ATOMIC_ACQ_REL);
+	crew->fn(crew->arg);
+	__atomic_fetch_sub(&crew->running, 1, __ATOMIC_ACQ_REL);
+}
+
+unsigned smp_crew_start(struct smp_crew *crew, void (*fn)(void *), void *arg)
+{
+	unsigned started = 0;
+
+	*crew = (struct smp_crew){.fn = fn, .arg = arg};
+	for (unsigned cpu = 1; cpu < MAX_CPUS; cpu++)
+		if (cpu != this_cpu_id() && smp_cpu_idle(cpu) &&
+		    !smp_work_queue(cpu, &crew->work[cpu], crew_member, crew))
+			started++;
+	while (__atomic_load_n(&crew->running, __ATOMIC_ACQUIRE) < started)
+		arch_cpu_relax();
+	return started;
+}
+
+bool smp_crew_stopping(const struct smp_crew *crew)
+{
+	return __atomic_load_n(&crew->stop, __ATOMIC_ACQUIRE);
+}
+
+void smp_crew_stop(struct smp_crew *crew)
+{
+	__atomic_store_n(&crew->stop, true, __ATOMIC_RELEASE);
+	for (unsigned cpu = 1; cpu < MAX_CPUS; cpu++)
+		if (crew->work[cpu].fn)
+			while (!smp_work_done(&crew->work[cpu]))
+				arch_cpu_relax();
+}
+
 int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 {
 	struct cross_call *c = &calls[cpu];
@@ -196,7 +262,7 @@ int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 			break;
 		if (arch_counter_read() - start > timeout_ticks())
 			return -1;
-		arch_cpu_relax();
+		wait_serving_calls();
 	}
 	c->fn = fn;
 	c->arg = arg;
@@ -210,7 +276,7 @@ int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 	while (__atomic_load_n(&c->pending, __ATOMIC_ACQUIRE)) {
 		if (arch_counter_read() - start > timeout_ticks())
 			return -1;
-		arch_cpu_relax();
+		wait_serving_calls();
 	}
 	return 0;
 }
@@ -218,14 +284,11 @@ int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 void ipi_handle(enum ipi_type type)
 {
 	struct percpu *cpu = this_cpu();
-	struct cross_call *c = &calls[cpu->id];
 
 	if (type < IPI_TYPES)
 		cpu->ipis_received[type]++;
-	if (type != IPI_CALL || __atomic_load_n(&c->pending, __ATOMIC_ACQUIRE) != 2)
-		return;
-	c->fn(c->arg);
-	__atomic_store_n(&c->pending, 0, __ATOMIC_RELEASE);
+	if (type == IPI_CALL)
+		run_own_call();
 }
 
 static void halt_here(void *unused)

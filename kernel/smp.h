@@ -53,4 +53,21 @@ bool smp_work_wait(const struct smp_work *w, u64 timeout_ticks);
 /* Whether cpu is a secondary that is online and runs no work item now. */
 bool smp_cpu_idle(unsigned cpu);
 
+/*
+ * A loop on every idle secondary (stress readers and the like), in thread
+ * context: fn(arg) runs until smp_crew_stop(), checking smp_crew_stopping().
+ * Returns how many CPUs run it once all have started.
+ */
+struct smp_crew {
+	struct smp_work work[MAX_CPUS];
+	void (*fn)(void *arg);
+	void *arg;
+	bool stop;
+	u32 running;
+};
+unsigned smp_crew_start(struct smp_crew *crew, void (*fn)(void *), void *arg);
+bool smp_crew_stopping(const struct smp_crew *crew);
+/* Tells the crew to stop and waits until every member has returned. */
+void smp_crew_stop(struct smp_crew *crew);
+
 #endif

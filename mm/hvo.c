@@ -89,12 +89,14 @@ static void vmemmap_blocks_of(paddr_t head, unsigned order, u64 *start, u64 *siz
 static const struct page canonical_tail = {.state = PAGE_ALLOCATED_TAIL};
 
 /*
- * Copied whole: a tail that is canonical already (a block optimized again)
- * is rewritten with the same bytes, which a concurrent reader cannot notice.
+ * A tail that is canonical already (a block optimized again, which readers
+ * may be reading) is left alone: even rewriting the same bytes could go
+ * through other values (a compiler may zero the struct first).
  */
 static void make_tail_canonical(struct page *p)
 {
-	*p = canonical_tail;
+	if (memcmp(p, &canonical_tail, sizeof(*p)))
+		*p = canonical_tail;
 }
 
 /* ---- Guards: how readers survive a break ---- */
@@ -436,12 +438,12 @@ static bool strategy_usable(enum hvo_strategy s, const char **why)
 	bool arm_rules = kmap_pgtable()->fmt->resize[0] == PT_LIVE_BREAK_BEFORE_MAKE;
 
 	*why = NULL;
-	if (s == HVO_NT && arm_rules && level < 1)
+	if (!arm_rules && s != HVO_NO_BREAK && s != HVO_OFF)
+		*why = "no break-before-make here: every change is written, then invalidated (e)";
+	else if (s == HVO_NT && arm_rules && level < 1)
 		*why = "needs FEAT_BBM level 1";
 	else if (s == HVO_DIRECT && arm_rules && level < 2)
 		*why = "needs FEAT_BBM level 2";
-	else if (s == HVO_RENDEZVOUS && arch_tlb_flush_interrupts_cpus())
-		*why = "parked CPUs could not answer the TLB shootdown IPIs";
 	return !*why;
 }
 
@@ -455,11 +457,18 @@ enum hvo_strategy hvo_strategy(void)
 	return strategy;
 }
 
-bool hvo_set_strategy(enum hvo_strategy s)
+const char *hvo_strategy_unusable(enum hvo_strategy s)
 {
 	const char *why;
 
-	if (s >= HVO_STRATEGIES || !strategy_usable(s, &why))
+	if (s >= HVO_STRATEGIES)
+		return "no such strategy";
+	return strategy_usable(s, &why) ? NULL : why;
+}
+
+bool hvo_set_strategy(enum hvo_strategy s)
+{
+	if (hvo_strategy_unusable(s))
 		return false;
 	spin_lock(&hvo_lock);
 	strategy = s;

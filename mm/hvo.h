@@ -43,6 +43,8 @@ struct hvo_stats {
 /* Chooses the strategy (hvo= option, else the default for the CPU) and prints it. */
 void hvo_init(void);
 enum hvo_strategy hvo_strategy(void);
+/* Why this CPU cannot use s, or NULL when it can. */
+const char *hvo_strategy_unusable(enum hvo_strategy s);
 /* Switches strategy (tests, the BBM study); false if the CPU cannot use it. */
 bool hvo_set_strategy(enum hvo_strategy s);
 const char *hvo_strategy_name(enum hvo_strategy s);

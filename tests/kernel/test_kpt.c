@@ -229,8 +229,7 @@ static void test_direct_map_uses_blocks(void)
 #define RESIZE_WORDS  (MiB(2) / sizeof(u64))
 
 static struct {
-	bool stop;
-	unsigned running;
+	struct smp_crew crew;
 	u64 reads[MAX_CPUS], wrong[MAX_CPUS];
 } resize_readers;
 
@@ -239,7 +238,7 @@ static u64 resize_pattern(u64 i)
 	return i * 0x9e3779b97f4a7c15ULL + 1;
 }
 
-/* Runs on another CPU (IPI context) until told to stop: every word must read right. */
+/* Runs on each other CPU, in thread context, until told to stop: every word must read right. */
 static void resize_reader(void *arg)
 {
 	const volatile u64 *words = (const volatile u64 *)SCRATCH_VA;
@@ -247,34 +246,12 @@ static void resize_reader(void *arg)
 	u64 i = cpu * 7919;
 
 	(void)arg;
-	__atomic_fetch_add(&resize_readers.running, 1, __ATOMIC_ACQ_REL);
-	while (!__atomic_load_n(&resize_readers.stop, __ATOMIC_ACQUIRE)) {
+	while (!smp_crew_stopping(&resize_readers.crew)) {
 		i = (i + 4099) % RESIZE_WORDS;
 		if (words[i] != resize_pattern(i))
 			resize_readers.wrong[cpu]++;
 		resize_readers.reads[cpu]++;
 	}
-	__atomic_fetch_sub(&resize_readers.running, 1, __ATOMIC_ACQ_REL);
-}
-
-static unsigned start_resize_readers(void)
-{
-	unsigned started = 0;
-
-	resize_readers.stop = false;
-	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpu != this_cpu_id() && !smp_call(cpu, resize_reader, NULL, false))
-			started++;
-	while (__atomic_load_n(&resize_readers.running, __ATOMIC_ACQUIRE) < started)
-		arch_cpu_relax();
-	return started;
-}
-
-static void stop_resize_readers(void)
-{
-	__atomic_store_n(&resize_readers.stop, true, __ATOMIC_RELEASE);
-	while (__atomic_load_n(&resize_readers.running, __ATOMIC_ACQUIRE))
-		arch_cpu_relax();
 }
 
 /*
@@ -296,12 +273,6 @@ static void test_resize_under_readers(void)
 			  "break's translation fault");
 		return;
 	}
-	if (arch_tlb_flush_interrupts_cpus()) {
-		/* The readers run in IPI context with interrupts masked. */
-		ktap_skip("invalidation interrupts the readers' CPUs, which cannot take the IPI "
-			  "while they read in IPI context");
-		return;
-	}
 	pa = pmm_alloc(ORDER_2M);
 	EXPECT(pa_addr(pa) != 0);
 	if (!pa_addr(pa))
@@ -310,12 +281,12 @@ static void test_resize_under_readers(void)
 	for (u64 i = 0; i < RESIZE_WORDS; i++)
 		direct[i] = resize_pattern(i);
 	EXPECT_EQ(pt_map(pt, SCRATCH_VA, pa, MiB(2), rw, 0), 0);
-	readers = start_resize_readers();
+	readers = smp_crew_start(&resize_readers.crew, resize_reader, NULL);
 	for (unsigned round = 0; round < RESIZE_ROUNDS; round++) {
 		EXPECT_EQ(pt_split(pt, SCRATCH_VA, MiB(2), 0), 0);
 		EXPECT_EQ(pt_collapse(pt, SCRATCH_VA, MiB(2)), 0);
 	}
-	stop_resize_readers();
+	smp_crew_stop(&resize_readers.crew);
 	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
 		reads += resize_readers.reads[cpu];
 		wrong += resize_readers.wrong[cpu];
