@@ -86,6 +86,8 @@ static void detect_vmx(struct x86_features *f)
 	if (!rdmsr_safe(MSR_VMX_BASIC, &basic))
 		return;
 	f->vmcs_revision = basic & 0x7fffffff;
+	f->vmcs_size = (basic >> 32) & 0x1fff;
+	f->vmcs_wb = ((basic >> 50) & 0xf) == 6;
 	f->vmx_true_ctls = basic & BIT(55);
 	/*
 	 * Secondary controls exist when "activate secondary controls" (bit 31) may be 1: the
@@ -99,6 +101,7 @@ static void detect_vmx(struct x86_features *f)
 		return;
 	f->ept = procbased2 & BIT(32 + 1);
 	f->vpid = procbased2 & BIT(32 + 5);
+	f->unrestricted_guest = procbased2 & BIT(32 + 7);
 	/* A.10: IA32_VMX_EPT_VPID_CAP exists only if EPT or VPID may be enabled. */
 	if ((f->ept || f->vpid) && rdmsr_safe(MSR_VMX_EPT_VPID_CAP, &cap))
 		decode_ept_vpid_cap(f, cap);
@@ -147,6 +150,9 @@ static void report_vmx(const struct x86_features *f)
 	       : f->vmx_locked ? "disabled and locked by firmware"
 			       : "not locked (granule can enable it)",
 	       f->vmx_locked ? "locked" : "unlocked", f->vmcs_revision);
+	printf("feature: VMCS: %u bytes, %s, TRUE control MSRs %s, unrestricted guest %s\n",
+	       f->vmcs_size, f->vmcs_wb ? "write-back" : "not write-back", yes_no(f->vmx_true_ctls),
+	       yes_no(f->unrestricted_guest));
 	if (!f->ept) {
 		printf("feature: EPT: no%s\n", f->vpid ? " (VPID only)" : "");
 		return;

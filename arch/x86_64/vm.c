@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The x86-64 virtualization interface of arch/arch.h, dispatched at run time
- * to the backend this CPU has: AMD SVM with nested paging (svm.c); Intel
- * VMX with EPT is refused with a reason until its backend exists. The choice
- * is made once from the boot CPU's features (features.c). What does not
- * depend on the extension (cache maintenance, the test guest) is here.
+ * to the backend this CPU has: AMD SVM with nested paging (svm.c) or Intel
+ * VMX with EPT (vmx.c). The choice is made once from the boot CPU's features
+ * (features.c); every CPU of a machine has the same extension. What does
+ * not depend on the extension (cache maintenance, the test guest) is here.
  */
 #include "arch/arch.h"
 #include "arch/x86_64/vm_common.h"
@@ -19,12 +19,11 @@ static const struct x86_vm_backend *pick(const char **reason)
 	const struct x86_features *f = &x86_features;
 	const struct x86_vm_backend *b;
 
-	if (f->svm) {
+	if (f->svm)
 		b = &x86_svm_backend;
-	} else if (f->vmx) {
-		*reason = "Intel VMX backend (VMX + EPT) not implemented yet; SVM only";
-		return NULL;
-	} else {
+	else if (f->vmx)
+		b = &x86_vmx_backend;
+	else {
 		*reason = "neither SVM (CPUID 0x80000001 ECX.SVM) nor VMX (CPUID.1:ECX.VMX) on "
 			  "this CPU";
 		return NULL;

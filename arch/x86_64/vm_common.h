@@ -169,6 +169,7 @@ struct x86_vm_backend {
 };
 
 extern const struct x86_vm_backend x86_svm_backend;
+extern const struct x86_vm_backend x86_vmx_backend;
 #endif
 
 #endif
