@@ -73,7 +73,7 @@ static void decode_ept_vpid_cap(struct x86_features *f, u64 cap)
 
 static void detect_vmx(struct x86_features *f)
 {
-	u64 fc = 0, basic = 0, procbased = 0, procbased2 = 0, cap = 0;
+	u64 fc = 0, basic = 0, misc = 0, procbased = 0, procbased2 = 0, cap = 0;
 
 	if (!f->vmx)
 		return;
@@ -89,6 +89,8 @@ static void detect_vmx(struct x86_features *f)
 	f->vmcs_size = (basic >> 32) & 0x1fff;
 	f->vmcs_wb = ((basic >> 50) & 0xf) == 6;
 	f->vmx_true_ctls = basic & BIT(55);
+	if (rdmsr_safe(MSR_VMX_MISC, &misc))
+		f->vmx_lma_store = misc & BIT(5);
 	/*
 	 * Secondary controls exist when "activate secondary controls" (bit 31) may be 1: the
 	 * allowed-1 settings are the high half (A.3.2), read from the TRUE MSR when BASIC[55].
@@ -150,9 +152,10 @@ static void report_vmx(const struct x86_features *f)
 	       : f->vmx_locked ? "disabled and locked by firmware"
 			       : "not locked (granule can enable it)",
 	       f->vmx_locked ? "locked" : "unlocked", f->vmcs_revision);
-	printf("feature: VMCS: %u bytes, %s, TRUE control MSRs %s, unrestricted guest %s\n",
+	printf("feature: VMCS: %u bytes, %s, TRUE control MSRs %s, unrestricted guest %s, exits "
+	       "store EFER.LMA %s\n",
 	       f->vmcs_size, f->vmcs_wb ? "write-back" : "not write-back", yes_no(f->vmx_true_ctls),
-	       yes_no(f->unrestricted_guest));
+	       yes_no(f->unrestricted_guest), yes_no(f->vmx_lma_store));
 	if (!f->ept) {
 		printf("feature: EPT: no%s\n", f->vpid ? " (VPID only)" : "");
 		return;

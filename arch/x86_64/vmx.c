@@ -35,7 +35,6 @@
 #define MSR_VMX_PINBASED_CTLS	   0x481
 #define MSR_VMX_EXIT_CTLS	   0x483
 #define MSR_VMX_ENTRY_CTLS	   0x484
-#define MSR_VMX_MISC		   0x485
 #define MSR_VMX_CR0_FIXED0	   0x486
 #define MSR_VMX_CR0_FIXED1	   0x487
 #define MSR_VMX_CR4_FIXED0	   0x488
@@ -54,7 +53,6 @@
 #define VMX_BASIC_SIZE(b)	   (((b) >> 32) & 0x1fff)
 #define VMX_BASIC_MEMTYPE(b)	   (((b) >> 50) & 0xf)
 #define VMX_BASIC_TRUE_CTLS	   BIT(55)
-#define VMX_MISC_LMA_STORE	   BIT(5) /* a VM exit stores EFER.LMA in "IA-32e mode guest" */
 #define MEMTYPE_WB		   6
 
 /* Pin-based controls (24.6.1, Table 24-5). */
@@ -341,7 +339,7 @@ static const char *caps_probe(struct vmx_caps *c)
 	if (VMX_BASIC_SIZE(basic) > PAGE_SIZE || VMX_BASIC_MEMTYPE(basic) != MEMTYPE_WB)
 		return "VMX wants a VMCS larger than a page or not write-back (IA32_VMX_BASIC)";
 	c->revision = basic & 0x7fffffff;
-	c->lma_store = rdmsr(MSR_VMX_MISC) & VMX_MISC_LMA_STORE;
+	c->lma_store = f->vmx_lma_store;
 	c->cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
 	c->cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
 	c->cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
