@@ -198,8 +198,7 @@ static u32 field_encoding(unsigned f)
 		VMCS_ENTRY_INSN_LEN,
 	};
 
-	/* Segment fields are consecutive encodings, 2 apart, in the order of enum vmx_seg
-	 * (B.1-B.3). */
+	/* Segment fields: consecutive encodings 2 apart, in enum vmx_seg's order (B.1-B.3). */
 	if (f < F_LIMIT)
 		return VMCS_GUEST_ES_SEL + 2 * (f - F_SEL);
 	if (f < F_AR)
@@ -817,6 +816,21 @@ static void report_exit(const struct vmx_vcpu *v, const char *what)
 	       vmx_vmread(VMCS_GUEST_PHYS), vmx_vmread(VMCS_GUEST_RIP));
 }
 
+/*
+ * VMCALL exits whatever the CPL (25.1.2); as HVC is UNDEFINED at EL0, the
+ * ABI is the guest kernel's only, so CPL 3 gets the #UD svm.c gives too.
+ */
+static bool decode_vmcall(struct vmx_vcpu *v, struct vm_exit *e)
+{
+	if (guest_cpl() == 3) {
+		inject_exception(X86_VEC_UD, false, 0);
+		return false;
+	}
+	x86_decode_hypercall(&v->gprs, guest_long64(), e);
+	skip_insn();
+	return true;
+}
+
 /* A VM exit that is a failed VM entry (26.7): which class of check failed. */
 static const char *failed_entry_name(u64 basic)
 {
@@ -850,15 +864,7 @@ static bool decode_exit(struct vmx_vcpu *v, struct vm_exit *e)
 		x86_emulate_cpuid(&v->gprs);
 		skip_insn();
 		return false;
-	case EXIT_VMCALL:
-		/* As HVC is UNDEFINED at EL0: the ABI is the guest kernel's only (and svm.c's). */
-		if (guest_cpl() == 3) {
-			inject_exception(X86_VEC_UD, false, 0);
-			return false;
-		}
-		x86_decode_hypercall(&v->gprs, guest_long64(), e);
-		skip_insn();
-		return true;
+	case EXIT_VMCALL: return decode_vmcall(v, e);
 	case EXIT_EPT_VIOLATION: decode_ept_violation(e); return true;
 	case EXIT_HLT:
 		/* HLT exits before it executes (25.1.3): skip it, as arm64 skips a trapped WFI. */
