@@ -47,10 +47,18 @@ if ! grub-mkrescue -o "$work/granule.iso" "$work/iso" >"$work/grub-mkrescue.log"
 	exit 2
 fi
 
+# Bochs holds at most 2048 MB of guest RAM in host memory ('megs' allows no more); past that,
+# 'memory: guest=' gives the guest more, backed by the host's 2048 MB as a cache.
+if [ "$mem" -le 2048 ]; then
+	memline="megs: $mem"
+else
+	memline="memory: guest=$mem, host=2048"
+fi
+
 # Headless: rfb display that does not wait for a viewer, dummy sound (Bochs aborts without
 # it), COM1 into a file; the debugger-enabled build needs -rc with "c" then "quit".
 cat >"$work/bochsrc" <<RC
-megs: $mem
+$memline
 cpu: model=$model, count=$smp, ips=100000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin

@@ -73,7 +73,7 @@ static void decode_ept_vpid_cap(struct x86_features *f, u64 cap)
 
 static void detect_vmx(struct x86_features *f)
 {
-	u64 fc = 0, basic = 0, procbased = 0, procbased2 = 0, cap = 0;
+	u64 fc = 0, basic = 0, misc = 0, procbased = 0, procbased2 = 0, cap = 0;
 
 	if (!f->vmx)
 		return;
@@ -86,7 +86,11 @@ static void detect_vmx(struct x86_features *f)
 	if (!rdmsr_safe(MSR_VMX_BASIC, &basic))
 		return;
 	f->vmcs_revision = basic & 0x7fffffff;
+	f->vmcs_size = (basic >> 32) & 0x1fff;
+	f->vmcs_wb = ((basic >> 50) & 0xf) == 6;
 	f->vmx_true_ctls = basic & BIT(55);
+	if (rdmsr_safe(MSR_VMX_MISC, &misc))
+		f->vmx_lma_store = misc & BIT(5);
 	/*
 	 * Secondary controls exist when "activate secondary controls" (bit 31) may be 1: the
 	 * allowed-1 settings are the high half (A.3.2), read from the TRUE MSR when BASIC[55].
@@ -99,6 +103,7 @@ static void detect_vmx(struct x86_features *f)
 		return;
 	f->ept = procbased2 & BIT(32 + 1);
 	f->vpid = procbased2 & BIT(32 + 5);
+	f->unrestricted_guest = procbased2 & BIT(32 + 7);
 	/* A.10: IA32_VMX_EPT_VPID_CAP exists only if EPT or VPID may be enabled. */
 	if ((f->ept || f->vpid) && rdmsr_safe(MSR_VMX_EPT_VPID_CAP, &cap))
 		decode_ept_vpid_cap(f, cap);
@@ -147,6 +152,10 @@ static void report_vmx(const struct x86_features *f)
 	       : f->vmx_locked ? "disabled and locked by firmware"
 			       : "not locked (granule can enable it)",
 	       f->vmx_locked ? "locked" : "unlocked", f->vmcs_revision);
+	printf("feature: VMCS: %u bytes, %s, TRUE control MSRs %s, unrestricted guest %s, exits "
+	       "store EFER.LMA %s\n",
+	       f->vmcs_size, f->vmcs_wb ? "write-back" : "not write-back", yes_no(f->vmx_true_ctls),
+	       yes_no(f->unrestricted_guest), yes_no(f->vmx_lma_store));
 	if (!f->ept) {
 		printf("feature: EPT: no%s\n", f->vpid ? " (VPID only)" : "");
 		return;

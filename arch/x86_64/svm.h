@@ -9,32 +9,10 @@
 #ifndef ARCH_X86_64_SVM_H
 #define ARCH_X86_64_SVM_H
 
-/* struct svm_gprs offsets, for svm_switch.S. */
-#define SVM_GPR_RBX 0
-#define SVM_GPR_RCX 8
-#define SVM_GPR_RDX 16
-#define SVM_GPR_RSI 24
-#define SVM_GPR_RDI 32
-#define SVM_GPR_RBP 40
-#define SVM_GPR_R8  48
-#define SVM_GPR_R9  56
-#define SVM_GPR_R10 64
-#define SVM_GPR_R11 72
-#define SVM_GPR_R12 80
-#define SVM_GPR_R13 88
-#define SVM_GPR_R14 96
-#define SVM_GPR_R15 104
+#include "arch/x86_64/vm_common.h"
 
 #ifndef __ASSEMBLER__
 #include "lib/types.h"
-
-struct svm_gprs {
-	u64 rbx, rcx, rdx, rsi, rdi, rbp;
-	u64 r8, r9, r10, r11, r12, r13, r14, r15;
-};
-
-_Static_assert(__builtin_offsetof(struct svm_gprs, rdi) == SVM_GPR_RDI, "svm_switch.S");
-_Static_assert(__builtin_offsetof(struct svm_gprs, r15) == SVM_GPR_R15, "svm_switch.S");
 
 /* A segment in the state save area: attrib packs descriptor bits 47:40 and 55:52 (B.2). */
 struct svm_seg {
@@ -126,10 +104,11 @@ _Static_assert(__builtin_offsetof(struct svm_save, g_pat) == 0x268, "APM B-2");
  * Enters the guest whose VMCB is at vmcb_pa (svm_switch.S): saves the host's
  * VMSAVE state at host_save_pa, loads the guest's with VMLOAD, VMRUNs, and at
  * #VMEXIT saves the guest's back and restores the host's. g holds the guest
- * registers the VMCB does not. Called with interrupts masked; returns with
- * them masked, any interrupt that exited the guest still pending.
+ * registers the VMCB does not (RAX is in the VMCB: svm.c copies it). Called
+ * with interrupts masked; returns with them masked, any interrupt that
+ * exited the guest still pending.
  */
-void svm_world_switch(struct svm_gprs *g, u64 vmcb_pa, u64 host_save_pa);
+void svm_world_switch(struct x86_gprs *g, u64 vmcb_pa, u64 host_save_pa);
 #endif
 
 #endif

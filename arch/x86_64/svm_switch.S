@@ -6,7 +6,7 @@
  * save area (VM_HSAVE_PA) and #VMEXIT restores them; everything else is ours:
  *   - the callee-saved GPRs (SysV ABI) go on the host stack, the guest's GPRs
  *     other than RAX/RSP (which live in the VMCB) come from and go back to
- *     struct svm_gprs;
+ *     struct x86_gprs;
  *   - FS, GS (GS base is granule's per-CPU pointer), TR, LDTR, KernelGsBase,
  *     STAR/LSTAR/CSTAR/SFMASK and the SYSENTER MSRs are neither saved nor
  *     loaded by VMRUN (15.5.2): VMSAVE the host's to its per-CPU page, VMLOAD
@@ -22,7 +22,7 @@
 	.text
 	.code64
 
-/* void svm_world_switch(struct svm_gprs *g, u64 vmcb_pa, u64 host_save_pa) */
+/* void svm_world_switch(struct x86_gprs *g, u64 vmcb_pa, u64 host_save_pa) */
 	.globl	svm_world_switch
 	.type	svm_world_switch, @function
 svm_world_switch:
@@ -40,20 +40,20 @@ svm_world_switch:
 	vmsave
 	movq	%rsi, %rax		/* VMLOAD, VMRUN and VMSAVE take the VMCB in RAX */
 
-	movq	SVM_GPR_RBX(%rdi), %rbx
-	movq	SVM_GPR_RCX(%rdi), %rcx
-	movq	SVM_GPR_RDX(%rdi), %rdx
-	movq	SVM_GPR_RSI(%rdi), %rsi
-	movq	SVM_GPR_RBP(%rdi), %rbp
-	movq	SVM_GPR_R8(%rdi), %r8
-	movq	SVM_GPR_R9(%rdi), %r9
-	movq	SVM_GPR_R10(%rdi), %r10
-	movq	SVM_GPR_R11(%rdi), %r11
-	movq	SVM_GPR_R12(%rdi), %r12
-	movq	SVM_GPR_R13(%rdi), %r13
-	movq	SVM_GPR_R14(%rdi), %r14
-	movq	SVM_GPR_R15(%rdi), %r15
-	movq	SVM_GPR_RDI(%rdi), %rdi
+	movq	X86_GPR_RBX(%rdi), %rbx
+	movq	X86_GPR_RCX(%rdi), %rcx
+	movq	X86_GPR_RDX(%rdi), %rdx
+	movq	X86_GPR_RSI(%rdi), %rsi
+	movq	X86_GPR_RBP(%rdi), %rbp
+	movq	X86_GPR_R8(%rdi), %r8
+	movq	X86_GPR_R9(%rdi), %r9
+	movq	X86_GPR_R10(%rdi), %r10
+	movq	X86_GPR_R11(%rdi), %r11
+	movq	X86_GPR_R12(%rdi), %r12
+	movq	X86_GPR_R13(%rdi), %r13
+	movq	X86_GPR_R14(%rdi), %r14
+	movq	X86_GPR_R15(%rdi), %r15
+	movq	X86_GPR_RDI(%rdi), %rdi
 
 	vmload
 	sti				/* GIF = 0: nothing is taken before VMRUN */
@@ -63,20 +63,20 @@ svm_world_switch:
 	vmsave
 
 	xchgq	%rdi, (%rsp)		/* g, and the guest's RDI on the stack */
-	movq	%rbx, SVM_GPR_RBX(%rdi)
-	movq	%rcx, SVM_GPR_RCX(%rdi)
-	movq	%rdx, SVM_GPR_RDX(%rdi)
-	movq	%rsi, SVM_GPR_RSI(%rdi)
-	movq	%rbp, SVM_GPR_RBP(%rdi)
-	movq	%r8, SVM_GPR_R8(%rdi)
-	movq	%r9, SVM_GPR_R9(%rdi)
-	movq	%r10, SVM_GPR_R10(%rdi)
-	movq	%r11, SVM_GPR_R11(%rdi)
-	movq	%r12, SVM_GPR_R12(%rdi)
-	movq	%r13, SVM_GPR_R13(%rdi)
-	movq	%r14, SVM_GPR_R14(%rdi)
-	movq	%r15, SVM_GPR_R15(%rdi)
-	popq	SVM_GPR_RDI(%rdi)
+	movq	%rbx, X86_GPR_RBX(%rdi)
+	movq	%rcx, X86_GPR_RCX(%rdi)
+	movq	%rdx, X86_GPR_RDX(%rdi)
+	movq	%rsi, X86_GPR_RSI(%rdi)
+	movq	%rbp, X86_GPR_RBP(%rdi)
+	movq	%r8, X86_GPR_R8(%rdi)
+	movq	%r9, X86_GPR_R9(%rdi)
+	movq	%r10, X86_GPR_R10(%rdi)
+	movq	%r11, X86_GPR_R11(%rdi)
+	movq	%r12, X86_GPR_R12(%rdi)
+	movq	%r13, X86_GPR_R13(%rdi)
+	movq	%r14, X86_GPR_R14(%rdi)
+	movq	%r15, X86_GPR_R15(%rdi)
+	popq	X86_GPR_RDI(%rdi)
 
 	popq	%rax			/* host_save_pa */
 	vmload

@@ -32,9 +32,12 @@ struct x86_features {
 	bool vmx_locked;  /* IA32_FEATURE_CONTROL.lock */
 	bool vmx_enabled; /* locked with "VMX outside SMX" set: usable */
 	u32 vmcs_revision;
+	u32 vmcs_size; /* IA32_VMX_BASIC[44:32] */
+	bool vmcs_wb;  /* IA32_VMX_BASIC[53:50] = 6: the VMCS is accessed write-back */
 	bool vmx_true_ctls;
-	bool ept, vpid;
-	u64 ept_vpid_cap; /* raw IA32_VMX_EPT_VPID_CAP, 0 when EPT is not allowed */
+	bool ept, vpid, unrestricted_guest;
+	bool vmx_lma_store; /* IA32_VMX_MISC[5]: a VM exit stores EFER.LMA in the entry controls */
+	u64 ept_vpid_cap;   /* raw IA32_VMX_EPT_VPID_CAP, 0 when EPT is not allowed */
 	bool ept_walk4, ept_walk5, ept_2m, ept_1g, ept_ad, ept_wb;
 	bool invept, invept_single, invept_all;
 	bool invvpid, invvpid_addr, invvpid_single, invvpid_all;

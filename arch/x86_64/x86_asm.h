@@ -37,6 +37,7 @@
 #define MSR_FEATURE_CONTROL	    0x3a
 #define MSR_VMX_BASIC		    0x480
 #define MSR_VMX_PROCBASED_CTLS	    0x482
+#define MSR_VMX_MISC		    0x485
 #define MSR_VMX_PROCBASED_CTLS2	    0x48b
 #define MSR_VMX_EPT_VPID_CAP	    0x48c
 #define MSR_VMX_TRUE_PROCBASED_CTLS 0x48e
