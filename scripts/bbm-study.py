@@ -61,7 +61,10 @@ CONFIGS = {
 }
 DEFAULT_CONFIGS = ["max-bbm2", "max-bbm1", "max-bbm0", "a72-bbm0", "n1-bbm0"]
 KERNEL = {"arm64": "build/arm64/Image", "x86_64": "build/x86_64/granule.elf"}
-ICOUNT = "shift=0,align=off"
+# sleep=off: with the default (sleep=on) QEMU advances the virtual clock by host time while
+# every CPU idles (during boot), so the study starts at a different virtual time each run and
+# the round-robin switches fall elsewhere: the timing columns then differ between runs.
+ICOUNT = "shift=0,align=off,sleep=off"
 
 # The columns this tool reads; the kernel's header may carry more (they are kept in the CSV).
 NEEDED = ["level", "strategy", "op", "round", "latency", "breaks", "break_sum", "break_max",
@@ -94,7 +97,7 @@ class Study:
         self.done = False
         self.exit = None        # the N of `granule: exit N`, if printed
         self.desc = ""          # how it was run (configuration or source file)
-        self.icount = False     # ran under QEMU -icount shift=0 (ticks are instructions)
+        self.icount = False     # QEMU -icount's shift (ticks are instructions), or False
         self.wall = None        # seconds the boot took (not written to the doc)
 
     def strategies(self):
@@ -218,11 +221,11 @@ def check(study, expect_level=None, expect_rounds=None, need_exit=False):
 
 # ---- Running QEMU ----
 
-def qemu_command(cfg, kernel, rounds, mem):
+def qemu_command(cfg, kernel, rounds, mem, icount=ICOUNT):
     arch, cpu, extra, _, _ = CONFIGS[cfg]
     cmdline = ("bbm_study=%d %s" % (rounds, extra)).strip()
     return ["scripts/qemu-boot.sh", "--smp", "4", "--mem", mem, "--cpu", cpu,
-            "--accel", "tcg,thread=single", arch, kernel, cmdline, "--", "-icount", ICOUNT]
+            "--accel", "tcg,thread=single", arch, kernel, cmdline, "--", "-icount", icount]
 
 
 def boot(cmd, timeout):
@@ -252,7 +255,7 @@ def boot(cmd, timeout):
 def run_one(cfg, run, args):
     arch = CONFIGS[cfg][0]
     kernel = args.kernel if arch == "arm64" else args.kernel_x86
-    cmd = qemu_command(cfg, kernel, args.rounds, args.mem)
+    cmd = qemu_command(cfg, kernel, args.rounds, args.mem, args.icount_opts)
     rc, out, secs = boot(cmd, args.timeout)
     base = cfg if run == 1 else "%s-run%d" % (cfg, run)
     log = os.path.join(args.out, base + ".log")
@@ -274,7 +277,8 @@ def run_one(cfg, run, args):
     if problems:
         raise StudyError("%s: %s; console in %s\n%s" % (cfg, "; ".join(problems), log, tail(out)))
     s.desc = CONFIGS[cfg][4]
-    s.icount = True
+    m = re.search(r"(?:^|,)shift=(\d+)", args.icount_opts)
+    s.icount = int(m.group(1)) if m else "auto"
     s.wall = secs
     s.command = cmd
     write_csv(s, os.path.join(args.out, base + ".csv"))
@@ -380,7 +384,7 @@ def table(studies):
         order = sorted(set(s.strategies()) | set(unusable))
         for st in order:
             if st in unusable:
-                lines.append("| %s | %d | %s | – | not usable on this CPU (%s) |%s"
+                lines.append("| %s | %d | %s | – | not usable on this CPU: %s |%s"
                              % (s.name, s.level, st, unusable[st], " |" * 15))
                 continue
             for op in OPS:
@@ -400,10 +404,12 @@ def table(studies):
 
 
 def unit_line(s):
-    if s.icount:
-        per = 1e9 / s.freq
-        unit = ("1 tick = %s instructions (-icount shift=0: 1 ns per instruction)"
-                % num(per, 2))
+    if s.icount == "auto":
+        unit = "-icount shift=auto: ticks are not a fixed number of instructions"
+    elif s.icount is not False:
+        ns = 2 ** s.icount
+        unit = ("1 tick = %s instructions (-icount shift=%d: %d ns per instruction)"
+                % (num(1e9 / s.freq / ns, 2), s.icount, ns))
     else:
         unit = "1 tick = %s ns of the board's counter" % num(1e9 / s.freq, 2)
     readers = ", ".join("%s: %d readers, %s reads" % (k, v[1], num(v[2]))
@@ -467,7 +473,8 @@ def plots(studies, outdir):
                     patch.set_alpha(0.6)
                 # The samples themselves, spread deterministically across the box.
                 xs = [pos + width * 0.6 * ((k * 0.618) % 1 - 0.5) for k in range(len(v))]
-                ax.scatter(xs, v, s=5, color="black", alpha=0.5, zorder=3)
+                ax.scatter(xs, v, s=10, color=colors(i % 10), edgecolors="black",
+                           linewidths=0.3, zorder=3)
                 lo = min(v) if lo is None else min(lo, min(v))
                 hi = max(v) if hi is None else max(hi, max(v))
                 drawn = True
@@ -571,10 +578,16 @@ def main():
                          "(determinism); the first run is the one summarized")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
                     help="boots at a time (each QEMU uses one host thread; default: CPUs)")
-    ap.add_argument("--timeout", type=int, default=1200, help="seconds per boot (default 1200)")
+    ap.add_argument("--timeout", type=int,
+                    help="seconds per boot (default 300 + 400 per round: a loaded 2-CPU host "
+                         "needs about 300 per round with the kernel of this writing)")
     ap.add_argument("--mem", default="1G", help="guest memory (default 1G)")
-    ap.add_argument("--kernel", default=KERNEL["arm64"], help="the arm64 Image")
-    ap.add_argument("--kernel-x86", default=KERNEL["x86_64"], help="the x86-64 ELF (x86-max)")
+    ap.add_argument("--icount-opts", default=ICOUNT, metavar="OPTS",
+                    help="QEMU -icount options (default %(default)s; shift must stay 0 for "
+                         "the instructions-per-tick figure)")
+    ap.add_argument("--kernel", help="the arm64 Image (default %s)" % KERNEL["arm64"])
+    ap.add_argument("--kernel-x86", help="the x86-64 ELF for x86-max (default %s)"
+                    % KERNEL["x86_64"])
     ap.add_argument("--parse", nargs="+", metavar="LOG",
                     help="parse captured consoles instead of booting QEMU (one study per boot; "
                          "a log with several is split into NAME-1, NAME-2...)")
@@ -591,9 +604,19 @@ def main():
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     a = ap.parse_args()
 
+    if a.timeout is None:
+        a.timeout = 300 + 400 * a.rounds
     if a.rounds < 1 or a.repeat < 1 or a.jobs < 1 or a.timeout < 1:
         ap.error("--rounds, --repeat, --jobs and --timeout must be positive")
+    # Paths given are relative to the caller's directory; defaults to the repository's.
+    for k in ("kernel", "kernel_x86", "out", "update_doc"):
+        if getattr(a, k):
+            setattr(a, k, os.path.abspath(getattr(a, k)))
+    shown = dict(zip((os.path.abspath(p) for p in a.parse or []), a.parse or []))
+    a.parse = list(shown)
     os.chdir(ROOT)
+    a.kernel = a.kernel or KERNEL["arm64"]
+    a.kernel_x86 = a.kernel_x86 or KERNEL["x86_64"]
     a.out = a.out or ("build/bbm-study/parsed" if a.parse else "build/bbm-study")
     os.makedirs(a.out, exist_ok=True)
     determinism = None
@@ -605,8 +628,13 @@ def main():
         studies, failed = [], False
         for path in a.parse:
             name = a.name or os.path.splitext(os.path.basename(path))[0]
-            with open(path, encoding="utf-8", errors="replace") as f:
-                text = f.read()
+            try:
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+            except OSError as e:
+                print("bbm-study: %s" % e, file=sys.stderr)
+                failed = True
+                continue
             try:
                 found = parse_console(text, name)
             except StudyError as e:
@@ -614,8 +642,8 @@ def main():
                 failed = True
                 continue
             for s in found:
-                s.desc = "parsed from `%s`" % path
-                s.icount = a.icount
+                s.desc = "parsed from `%s`" % shown[path]
+                s.icount = 0 if a.icount else False
                 problems = check(s)
                 if problems:
                     print("bbm-study: %s: %s" % (s.name, "; ".join(problems)), file=sys.stderr)
@@ -625,7 +653,8 @@ def main():
                 studies.append(s)
         if failed:
             return 1
-        command = "`scripts/bbm-study.py --parse %s`" % " ".join(shlex.quote(p) for p in a.parse)
+        command = "`scripts/bbm-study.py%s --parse %s`" % (" --icount" if a.icount else "", " ".join(
+            shlex.quote(shown[p]) for p in a.parse))
     else:
         configs = [c.strip() for c in a.configs.split(",") if c.strip()]
         bad = [c for c in configs if c not in CONFIGS]
@@ -669,7 +698,7 @@ def main():
             a.rounds, ",".join(configs), " --repeat %d" % a.repeat if a.repeat > 1 else "")
         boots = ("each boot: `%s`, with `bbm=N` added for the policy levels"
                  % " ".join(shlex.quote(x) for x in qemu_command(
-                     "max-bbm2", a.kernel, a.rounds, a.mem)).replace("--cpu max", "--cpu CPU"))
+                     "max-bbm2", a.kernel, a.rounds, a.mem, a.icount_opts)).replace("--cpu max", "--cpu CPU"))
         command = "`%s` (%s)" % (command, boots)
 
     pngs = [] if a.no_plots else plots(studies, a.out)
