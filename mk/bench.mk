@@ -17,7 +17,7 @@ bench-vmm: deps-check $(RUN_KERNEL)
 #                  chooses the configurations (x86-max, not by default, builds ARCH=x86_64 too).
 # The plots need Debian's python3-matplotlib, which belongs to the system interpreter: prefer it
 # over another python3 earlier in PATH.
-BBM_STUDY_ROUNDS ?= 2
+BBM_STUDY_ROUNDS ?= 1
 BBM_STUDY_ARGS ?=
 BBM_STUDY_CONFIGS ?= max-bbm2,max-bbm1,max-bbm0,a72-bbm0,n1-bbm0
 BBM_STUDY_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)

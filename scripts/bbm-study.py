@@ -52,11 +52,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # name: (arch, QEMU -cpu, extra kernel command line, FEAT_BBM level the kernel must report,
 #        what the row means)
 CONFIGS = {
-    "max-bbm2": ("arm64", "max", "", 2, "`-cpu max`: FEAT_BBM level 2"),
-    "max-bbm1": ("arm64", "max", "bbm=1", 1, "`-cpu max`, `bbm=1`: level 1 by policy"),
-    "max-bbm0": ("arm64", "max", "bbm=0", 0, "`-cpu max`, `bbm=0`: level 0 by policy"),
-    "a72-bbm0": ("arm64", "cortex-a72", "", 0, "`-cpu cortex-a72`: level 0"),
-    "n1-bbm0": ("arm64", "neoverse-n1", "", 0, "`-cpu neoverse-n1`: level 0"),
+    "max-bbm2": ("arm64", "max", "", 2, "`-cpu max`"),
+    "max-bbm1": ("arm64", "max", "bbm=1", 1, "`-cpu max`, `bbm=1` (policy)"),
+    "max-bbm0": ("arm64", "max", "bbm=0", 0, "`-cpu max`, `bbm=0` (policy)"),
+    "a72-bbm0": ("arm64", "cortex-a72", "", 0, "`-cpu cortex-a72`"),
+    "n1-bbm0": ("arm64", "neoverse-n1", "", 0, "`-cpu neoverse-n1`"),
     "x86-max": ("x86_64", "max,+svm,+npt", "", None, "x86-64 `-cpu max,+svm,+npt`"),
 }
 DEFAULT_CONFIGS = ["max-bbm2", "max-bbm1", "max-bbm0", "a72-bbm0", "n1-bbm0"]
@@ -256,11 +256,19 @@ def run_one(cfg, run, args):
     arch = CONFIGS[cfg][0]
     kernel = args.kernel if arch == "arm64" else args.kernel_x86
     cmd = qemu_command(cfg, kernel, args.rounds, args.mem, args.icount_opts)
-    rc, out, secs = boot(cmd, args.timeout)
     base = cfg if run == 1 else "%s-run%d" % (cfg, run)
     log = os.path.join(args.out, base + ".log")
-    with open(log, "w") as f:
-        f.write(out)
+    if args.reuse_logs:
+        try:
+            with open(log, encoding="utf-8", errors="replace") as f:
+                out = f.read()
+        except OSError as e:
+            raise StudyError("%s: --reuse-logs: %s" % (cfg, e))
+        rc, secs = 0, 0.0
+    else:
+        rc, out, secs = boot(cmd, args.timeout)
+        with open(log, "w") as f:
+            f.write(out)
     if rc is None:
         raise StudyError("%s: no end after %d s (--timeout); console in %s\n%s"
                          % (cfg, args.timeout, log, tail(out)))
@@ -414,7 +422,7 @@ def unit_line(s):
         unit = "1 tick = %s ns of the board's counter" % num(1e9 / s.freq, 2)
     readers = ", ".join("%s: %d readers, %s reads" % (k, v[1], num(v[2]))
                         for k, v in sorted(s.readers.items()))
-    return ("- **%s**: %s; FEAT_BBM level %d, %d CPUs, counter %s Hz, %d rounds; %s. "
+    return ("- **%s**: %s; FEAT_BBM level %d, %d CPUs, counter %s Hz, rounds: %d; %s. "
             "Readers: %s." % (s.name, s.desc, s.level, s.cpus, num(s.freq), s.rounds, unit,
                                readers or "none"))
 
@@ -563,14 +571,16 @@ def main():
                     "PNG plots and a markdown summary table (docs/bbm-study.md).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="configurations:\n" + "\n".join(
-            "  %-9s %s%s" % (k, v[4], "" if k in DEFAULT_CONFIGS else " (not by default)")
+            "  %-9s %s%s%s" % (k, v[4].replace("`", ""),
+                               "" if v[3] is None else ": FEAT_BBM level %d" % v[3],
+                               "" if k in DEFAULT_CONFIGS else " (not by default)")
             for k, v in CONFIGS.items()) +
         "\n\nexamples:\n"
         "  scripts/bbm-study.py --rounds 4                   all default configurations\n"
         "  scripts/bbm-study.py --configs max-bbm2 --repeat 2  one, booted twice, compared\n"
         "  scripts/bbm-study.py --parse console.log          a board's captured console\n")
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="bbm_study=ROUNDS: optimize+restore rounds per strategy (default 2)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="bbm_study=ROUNDS: optimize+restore rounds per strategy (default 1)")
     ap.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
                     help="comma-separated configurations (default: %(default)s)")
     ap.add_argument("--repeat", type=int, default=1,
@@ -602,6 +612,10 @@ def main():
                     help="rewrite the table between the markers in DOC (default "
                          "docs/bbm-study.md) and copy the plots next to it")
     ap.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    ap.add_argument("--reuse-logs", action="store_true",
+                    help="instead of booting, read the consoles an earlier run with the same "
+                         "options left in --out (CONFIG.log, CONFIG-runN.log): redoes the "
+                         "checks, CSVs, plots and table without the boots")
     a = ap.parse_args()
 
     if a.timeout is None:
