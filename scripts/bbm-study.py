@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """The break-before-make timing study, host side (docs/bbm-study.md).
 
 Boots the kernel with `bbm_study=ROUNDS` under QEMU -icount once per configuration (a CPU
@@ -628,6 +628,14 @@ def main():
             setattr(a, k, os.path.abspath(getattr(a, k)))
     shown = dict(zip((os.path.abspath(p) for p in a.parse or []), a.parse or []))
     a.parse = list(shown)
+    if not a.no_plots:
+        try:
+            import matplotlib  # noqa: F401 (checked before any boot, used by plots())
+        except ImportError:
+            print("bbm-study: no matplotlib for %s: install python3-matplotlib (make deps) "
+                  "and run this with /usr/bin/python3, or pass --no-plots" % sys.executable,
+                  file=sys.stderr)
+            return 1
     os.chdir(ROOT)
     a.kernel = a.kernel or KERNEL["arm64"]
     a.kernel_x86 = a.kernel_x86 or KERNEL["x86_64"]
