@@ -7,3 +7,26 @@ BENCH_VMM_ARGS ?=
 .PHONY: bench-vmm
 bench-vmm: deps-check $(RUN_KERNEL)
 	python3 scripts/bench-vmm.py --arch $(ARCH) --kernel $(RUN_KERNEL) $(BENCH_VMM_ARGS)
+
+# make bbm-study   the break-before-make timing study (docs/bbm-study.md): boots the arm64 Image
+#                  with bbm_study=$(BBM_STUDY_ROUNDS) under QEMU -icount once per configuration
+#                  (-cpu max at FEAT_BBM level 2, 1 and 0 by policy, cortex-a72, neoverse-n1),
+#                  writes build/bbm-study/*.csv and *.png, and rewrites the summary table and the
+#                  plots in docs/bbm-study.md and docs/bbm-study/. BBM_STUDY_ARGS passes options
+#                  to scripts/bbm-study.py, e.g. '--repeat 2' (determinism); BBM_STUDY_CONFIGS
+#                  chooses the configurations (x86-max, not by default, builds ARCH=x86_64 too).
+# The plots need Debian's python3-matplotlib, which belongs to the system interpreter: prefer it
+# over another python3 earlier in PATH.
+BBM_STUDY_ROUNDS ?= 1
+BBM_STUDY_ARGS ?=
+BBM_STUDY_CONFIGS ?= max-bbm2,max-bbm1,max-bbm0,a72-bbm0,n1-bbm0
+BBM_STUDY_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+
+.PHONY: bbm-study
+bbm-study: deps-check
+	$(MAKE) --no-print-directory ARCH=arm64 all
+	$(if $(findstring x86,$(BBM_STUDY_CONFIGS)),$(MAKE) --no-print-directory ARCH=x86_64 all)
+	$(BBM_STUDY_PYTHON) scripts/bbm-study.py --rounds $(BBM_STUDY_ROUNDS) \
+		--configs $(BBM_STUDY_CONFIGS) \
+		--kernel build/arm64/Image --kernel-x86 build/x86_64/granule.elf \
+		--update-doc docs/bbm-study.md $(BBM_STUDY_ARGS)

@@ -20,6 +20,7 @@ PACKAGES=(
 	bochs bochsbios vgabios
 	# toolchains and tools
 	gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross make python3
+	python3-matplotlib # the plots of make bbm-study
 	clang lld libclang-rt-14-dev valgrind gdb-multiarch clang-format device-tree-compiler
 	# libraries
 	gnu-efi libfdt-dev newlib-source
