@@ -332,7 +332,12 @@ mode_smp:
 2:	cmp	x10, #TG_SMP_GOOD
 	mov	x1, #TG_EXIT_SMP_SECONDARY
 	b.ne	exit
-	/* Then OFF: CPU_OFF follows its write. */
+	/* Its release: only now may it turn off (the second CPU_ON above saw it ON). */
+	mov	x9, #TG_SMP_FLAG
+	add	x9, x9, #8
+	mov	x10, #1
+	str	x10, [x19, x9]
+	/* Then OFF: CPU_OFF follows the release. */
 3:	mov	x10, #1
 	psci	PSCI_AFFINITY_INFO, x10
 	cmp	x0, #PSCI_AFF_OFF
@@ -345,7 +350,10 @@ mode_smp:
 4:	mov	x1, #TG_EXIT_OK
 	b	exit
 
-/* vCPU 1: x0 = context, MPIDR_EL1 = RES1 bit 31 | Aff0 1; verdict at TG_SMP_FLAG, then CPU_OFF. */
+/*
+ * vCPU 1: x0 = context, MPIDR_EL1 = RES1 bit 31 | Aff0 1; verdict at TG_SMP_FLAG, then CPU_OFF
+ * once vCPU 0 has written the release at TG_SMP_FLAG + 8.
+ */
 smp_secondary:
 	adr	x19, arm64_test_guest_start
 	mov	x10, #TG_SMP_GOOD
@@ -360,7 +368,20 @@ smp_secondary:
 	csel	x10, x11, x10, ne
 	mov	x9, #TG_SMP_FLAG
 	str	x10, [x19, x9]
-	psci	PSCI_CPU_OFF
+	/* Stays ON until vCPU 0 releases it, about a second at most. */
+	mrs	x13, cntfrq_el0
+	mrs	x14, cntvct_el0
+	add	x14, x14, x13
+	mov	x9, #TG_SMP_FLAG
+	add	x9, x9, #8
+1:	ldr	x10, [x19, x9]
+	cbnz	x10, 2f
+	mrs	x15, cntvct_el0
+	cmp	x15, x14
+	mov	x1, #TG_EXIT_SMP_TIMEOUT
+	b.hs	exit
+	b	1b
+2:	psci	PSCI_CPU_OFF
 	/* CPU_OFF returned: that is an error of its own. */
 	mov	x1, #TG_EXIT_SMP_SECONDARY
 	b	exit
