@@ -285,6 +285,24 @@ mode_spin:
 .endm
 
 /*
+ * Waits for the word at x19 + x9 to become non-zero and returns it in x10;
+ * after about a second of the virtual counter, exits TG_EXIT_SMP_TIMEOUT.
+ * Uses x13-x15.
+ */
+wait_word:
+	mrs	x13, cntfrq_el0
+	mrs	x14, cntvct_el0
+	add	x14, x14, x13
+1:	ldr	x10, [x19, x9]
+	cbnz	x10, 2f
+	mrs	x15, cntvct_el0
+	cmp	x15, x14
+	mov	x1, #TG_EXIT_SMP_TIMEOUT
+	b.hs	exit
+	b	1b
+2:	ret
+
+/*
  * vCPU 0 (vmm/test_guest.h, TG_MODE_SMP): CPU_ON's errors, then vCPU 1 started
  * with a context it must see in x0; it writes its verdict at x19 +
  * TG_SMP_FLAG and turns itself off, which AFFINITY_INFO must then show.
@@ -317,19 +335,10 @@ mode_smp:
 	ccmp	x0, x9, #4, ne
 	mov	x1, #TG_EXIT_SMP_ALREADY_ON
 	b.ne	exit
-	/* Its verdict, within about a second of the virtual counter. */
-	mrs	x13, cntfrq_el0
-	mrs	x14, cntvct_el0
-	add	x14, x14, x13
+	/* Its verdict. */
 	mov	x9, #TG_SMP_FLAG
-1:	ldr	x10, [x19, x9]
-	cbnz	x10, 2f
-	mrs	x15, cntvct_el0
-	cmp	x15, x14
-	mov	x1, #TG_EXIT_SMP_TIMEOUT
-	b.hs	exit
-	b	1b
-2:	cmp	x10, #TG_SMP_GOOD
+	bl	wait_word
+	cmp	x10, #TG_SMP_GOOD
 	mov	x1, #TG_EXIT_SMP_SECONDARY
 	b.ne	exit
 	/* Its release: only now may it turn off (the second CPU_ON above saw it ON). */
@@ -368,20 +377,11 @@ smp_secondary:
 	csel	x10, x11, x10, ne
 	mov	x9, #TG_SMP_FLAG
 	str	x10, [x19, x9]
-	/* Stays ON until vCPU 0 releases it, about a second at most. */
-	mrs	x13, cntfrq_el0
-	mrs	x14, cntvct_el0
-	add	x14, x14, x13
+	/* Stays ON until vCPU 0 releases it. */
 	mov	x9, #TG_SMP_FLAG
 	add	x9, x9, #8
-1:	ldr	x10, [x19, x9]
-	cbnz	x10, 2f
-	mrs	x15, cntvct_el0
-	cmp	x15, x14
-	mov	x1, #TG_EXIT_SMP_TIMEOUT
-	b.hs	exit
-	b	1b
-2:	psci	PSCI_CPU_OFF
+	bl	wait_word
+	psci	PSCI_CPU_OFF
 	/* CPU_OFF returned: that is an error of its own. */
 	mov	x1, #TG_EXIT_SMP_SECONDARY
 	b	exit

@@ -20,6 +20,8 @@
 #define SEL_DATA       0x10
 #define SEL_CODE64     0x18
 
+/* Assembler macros: clang-format would mangle them. */
+/* clang-format off */
 /* ds, es and ss from the guest's flat data descriptor (either mode). */
 .macro flat_data_segments
 	mov	$SEL_DATA, %eax
@@ -61,5 +63,6 @@
 	mov	%eax, %cr0
 	ljmp	$SEL_CODE64, $\target
 .endm
+/* clang-format on */
 
 #endif
