@@ -32,15 +32,16 @@ static int opt_test(struct kernel_options *o, char *value)
 	return 0;
 }
 
-static int opt_smp(struct kernel_options *o, char *value)
+/* key=N with N in [min, max]; says what it takes otherwise. */
+static int opt_count(const char *key, char *value, unsigned min, unsigned max, unsigned *out)
 {
 	u64 n;
 
-	if (!value || !parse_u64(value, strlen(value), &n) || n < 1 || n > MAX_CPUS) {
-		printf("granule: cmdline: smp= takes a number from 1 to %d\n", MAX_CPUS);
+	if (!value || !parse_u64(value, strlen(value), &n) || n < min || n > max) {
+		printf("granule: cmdline: %s= takes a number from %u to %u\n", key, min, max);
 		return -1;
 	}
-	o->max_cpus = (unsigned)n;
+	*out = (unsigned)n;
 	return 0;
 }
 
@@ -134,7 +135,9 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	if (!strcmp(key, "test"))
 		return opt_test(o, value);
 	if (!strcmp(key, "smp"))
-		return opt_smp(o, value);
+		return opt_count(key, value, 1, MAX_CPUS, &o->max_cpus);
+	if (!strcmp(key, "demo_vcpus"))
+		return opt_count(key, value, 1, CMDLINE_DEMO_MAX_VCPUS, &o->demo_vcpus);
 	if (!strcmp(key, "demo"))
 		return opt_demo(o, value);
 	if (!strcmp(key, "bbm"))
@@ -153,7 +156,7 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	if (!strcmp(key, "BOOT_IMAGE") || !strcmp(key, "--"))
 		return 0;
 	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo[=MODE] demo_mem= "
-	       "bbm= hvo= bbm_study[=N] semihosting quiet)\n",
+	       "demo_vcpus= bbm= hvo= bbm_study[=N] semihosting quiet)\n",
 	       key);
 	return -2;
 }

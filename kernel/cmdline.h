@@ -4,7 +4,8 @@
 
 #include "lib/types.h"
 
-#define CMDLINE_MAX_SUITES 32
+#define CMDLINE_MAX_SUITES     32
+#define CMDLINE_DEMO_MAX_VCPUS 4
 
 /* Every option the kernel understands; anything else is an error. */
 struct kernel_options {
@@ -24,6 +25,11 @@ struct kernel_options {
 	} demo_mode;
 	/* demo_mem=SIZE[M|G]: the demo VM's RAM (default 1G); a multiple of 2 MiB. */
 	u64 demo_mem;
+	/*
+	 * demo_vcpus=N: vCPUs of the demo's migration, 1..CMDLINE_DEMO_MAX_VCPUS
+	 * (0 = the default, 4); at most one per CPU.
+	 */
+	unsigned demo_vcpus;
 	/* smp=N: start at most N CPUs (1 = boot CPU only). */
 	unsigned max_cpus;
 	/*

@@ -41,7 +41,7 @@
 #define DEMO_RT_MEM	 MiB(64)
 #define DEMO_FILL_PAGES	 64
 #define DEMO_TIMEOUT_SEC 600
-#define DEMO_VCPUS	 4
+#define DEMO_VCPUS	 CMDLINE_DEMO_MAX_VCPUS
 
 /* What one mode's run leaves for the comparison table. */
 struct demo_result {
@@ -249,7 +249,7 @@ static unsigned demo_vcpu_count(unsigned cpus[DEMO_VCPUS - 1], int *spare)
 #if defined(ARCH_x86_64)
 	return vm_pick_cpus(1, cpus, spare);
 #endif
-	return vm_pick_cpus(DEMO_VCPUS, cpus, spare);
+	return vm_pick_cpus(kopt.demo_vcpus ? kopt.demo_vcpus : DEMO_VCPUS, cpus, spare);
 }
 
 static int demo_vcpus_create(struct vm *vm, unsigned n)

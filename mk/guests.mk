@@ -58,7 +58,7 @@ $$(GUEST_BUILD)/$(1)/%.c.o: %.c $$(NEWLIB_DIR)/$(1)/.stamp
 $$(GUEST_BUILD)/$(1)/%.S.o: %.S
 	@mkdir -p $$(dir $$@)
 	$$(if $$(Q),@echo "  AS      guest $(1) $$<")
-	$$(Q)$$(GUEST_$(1)_CC) -D__ASSEMBLER__ $$(GUEST_$(1)_CFLAGS) -MMD -MP -c $$< -o $$@
+	$$(Q)$$(GUEST_$(1)_CC) -D__ASSEMBLER__ -I. $$(GUEST_$(1)_CFLAGS) -MMD -MP -c $$< -o $$@
 
 -include $$(GUEST_$(1)_OBJS:.o=.d)
 endef

@@ -176,10 +176,16 @@ static int page_transfer(struct vm *vm, struct vm_slot *s, u64 gpa, bool first, 
 	return 0;
 }
 
+/* page_arrive() for the mover: the page is in flight, the CPU that claimed it will install it. */
+#define MOVER_PASSES	     3
+#define PAGE_LEFT_TO_CLAIMER 1
+
 /*
- * Makes the page at gpa present: returns at once if it is, waits if another
- * CPU is bringing it, else claims it (under its region's lock, so a discard
- * never overlaps a claim) and transfers it unlocked.
+ * Makes the page at gpa present: returns at once if it is, else claims it
+ * (under its region's lock, so a discard never overlaps a claim) and
+ * transfers it unlocked. A page another CPU is bringing: a fault waits for
+ * it; the mover moves on (PAGE_LEFT_TO_CLAIMER) rather than spin on a vCPU
+ * that may not even be running (single-threaded TCG runs one CPU at a time).
  */
 static int page_arrive(struct vm *vm, struct vm_slot *s, u64 gpa, bool urgent)
 {
@@ -203,6 +209,8 @@ static int page_arrive(struct vm *vm, struct vm_slot *s, u64 gpa, bool urgent)
 		}
 		region_unlock(r, flags);
 		/* In flight (the mover's, or another vCPU's): it arrives with that transfer. */
+		if (!urgent)
+			return PAGE_LEFT_TO_CLAIMER;
 		waited = true;
 		wait_in_flight(s, i);
 	}
@@ -376,6 +384,8 @@ static int resolve_page(struct vm *vm, struct vm_slot *s, u64 gpa, bool urgent)
 		int rc = page_arrive(vm, s, gpa, urgent);
 		unsigned long flags;
 
+		if (rc == PAGE_LEFT_TO_CLAIMER)
+			return 0;
 		if (rc)
 			return rc;
 		flags = region_lock(r);
@@ -672,16 +682,20 @@ static bool unit_mapped(const struct vm *vm, const struct vm_slot *s, u64 gpa)
 	return region_of(s, gpa)->state == REGION_LEAF;
 }
 
-/* Streams one unit at gpa unless it is mapped; a page the source lost is noted and skipped. */
-static void mover_unit(struct vm *vm, struct vm_slot *s, u64 gpa)
+/*
+ * Streams one unit at gpa unless it is mapped; a page the source lost is
+ * noted and skipped. Returns whether the unit was still unmapped.
+ */
+static bool mover_unit(struct vm *vm, struct vm_slot *s, u64 gpa)
 {
 	int rc;
 
 	if (unit_mapped(vm, s, gpa))
-		return;
+		return false;
 	rc = resolve(vm, s, gpa, false);
 	if (rc && !vm->pc.mover_error)
 		vm->pc.mover_error = rc;
+	return true;
 }
 
 /* AROUND_FAULTS: the region of the latest fault, if there is a new one in this slot. */
@@ -697,16 +711,18 @@ static void mover_follow_faults(struct vm *vm, struct vm_slot *s)
 		mover_unit(vm, s, at);
 }
 
-static void mover_stream_slot(struct vm *vm, struct vm_slot *s)
+/* One pass over the slot; returns how many units were still unmapped when it came to them. */
+static u64 mover_stream_slot(struct vm *vm, struct vm_slot *s)
 {
 	bool follow = vm->pc.cfg.policy == POSTCOPY_AROUND_FAULTS;
-	u64 step = mover_step(vm);
+	u64 step = mover_step(vm), unmapped = 0;
 
 	for (u64 at = s->gpa; at < s->gpa + s->size && !mover_stopping(vm); at += step) {
 		if (follow && IS_ALIGNED(at, REGION_SIZE))
 			mover_follow_faults(vm, s);
-		mover_unit(vm, s, at);
+		unmapped += mover_unit(vm, s, at);
 	}
+	return unmapped;
 }
 
 /* Runs on the mover's CPU (a work item) until every page is in or it is told to stop. */
@@ -715,9 +731,20 @@ static void mover_main(void *arg)
 	struct vm *vm = arg;
 	u64 start = arch_counter_read();
 
-	for (unsigned i = 0; i < vm->nr_slots && !mover_stopping(vm); i++)
-		if (vm->slots[i].pc)
-			mover_stream_slot(vm, &vm->slots[i]);
+	/*
+	 * The first pass streams nearly everything; pages it left to a claimer
+	 * that fills without mapping (a hypercall's read) are mapped by a later
+	 * one. A few passes at most: a page the source lost stays unmapped.
+	 */
+	for (unsigned pass = 0; pass < MOVER_PASSES && !mover_stopping(vm); pass++) {
+		u64 unmapped = 0;
+
+		for (unsigned i = 0; i < vm->nr_slots && !mover_stopping(vm); i++)
+			if (vm->slots[i].pc)
+				unmapped += mover_stream_slot(vm, &vm->slots[i]);
+		if (!unmapped)
+			break;
+	}
 	vm->pc.mover_ticks = arch_counter_read() - start;
 	__atomic_store_n(&vm->pc.mover_state, MOVER_DONE, __ATOMIC_RELEASE);
 }

@@ -42,7 +42,9 @@
  * errors (INVALID_PARAMETERS for a vCPU that does not exist, INVALID_ADDRESS
  * for an entry outside RAM, ALREADY_ON for itself), CPU_ON of vCPU 1, whose
  * code checks x0 and MPIDR_EL1, writes its verdict at RAM base + TG_SMP_FLAG
- * and CPU_OFFs; vCPU 0 waits for the verdict and for AFFINITY_INFO OFF.
+ * and waits for vCPU 0's release at TG_SMP_FLAG + 8 (so a second CPU_ON
+ * finds it ON) before CPU_OFF; vCPU 0 waits for the verdict, releases it and
+ * waits for AFFINITY_INFO OFF.
  */
 #define TG_MODE_SMP	   7
 #define TG_SMP_FLAG	   0x20000 /* the verdict's offset in RAM (past the image) */

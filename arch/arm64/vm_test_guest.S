@@ -285,6 +285,24 @@ mode_spin:
 .endm
 
 /*
+ * Waits for the word at x19 + x9 to become non-zero and returns it in x10;
+ * after about a second of the virtual counter, exits TG_EXIT_SMP_TIMEOUT.
+ * Uses x13-x15.
+ */
+wait_word:
+	mrs	x13, cntfrq_el0
+	mrs	x14, cntvct_el0
+	add	x14, x14, x13
+1:	ldr	x10, [x19, x9]
+	cbnz	x10, 2f
+	mrs	x15, cntvct_el0
+	cmp	x15, x14
+	mov	x1, #TG_EXIT_SMP_TIMEOUT
+	b.hs	exit
+	b	1b
+2:	ret
+
+/*
  * vCPU 0 (vmm/test_guest.h, TG_MODE_SMP): CPU_ON's errors, then vCPU 1 started
  * with a context it must see in x0; it writes its verdict at x19 +
  * TG_SMP_FLAG and turns itself off, which AFFINITY_INFO must then show.
@@ -317,22 +335,18 @@ mode_smp:
 	ccmp	x0, x9, #4, ne
 	mov	x1, #TG_EXIT_SMP_ALREADY_ON
 	b.ne	exit
-	/* Its verdict, within about a second of the virtual counter. */
-	mrs	x13, cntfrq_el0
-	mrs	x14, cntvct_el0
-	add	x14, x14, x13
+	/* Its verdict. */
 	mov	x9, #TG_SMP_FLAG
-1:	ldr	x10, [x19, x9]
-	cbnz	x10, 2f
-	mrs	x15, cntvct_el0
-	cmp	x15, x14
-	mov	x1, #TG_EXIT_SMP_TIMEOUT
-	b.hs	exit
-	b	1b
-2:	cmp	x10, #TG_SMP_GOOD
+	bl	wait_word
+	cmp	x10, #TG_SMP_GOOD
 	mov	x1, #TG_EXIT_SMP_SECONDARY
 	b.ne	exit
-	/* Then OFF: CPU_OFF follows its write. */
+	/* Its release: only now may it turn off (the second CPU_ON above saw it ON). */
+	mov	x9, #TG_SMP_FLAG
+	add	x9, x9, #8
+	mov	x10, #1
+	str	x10, [x19, x9]
+	/* Then OFF: CPU_OFF follows the release. */
 3:	mov	x10, #1
 	psci	PSCI_AFFINITY_INFO, x10
 	cmp	x0, #PSCI_AFF_OFF
@@ -345,7 +359,10 @@ mode_smp:
 4:	mov	x1, #TG_EXIT_OK
 	b	exit
 
-/* vCPU 1: x0 = context, MPIDR_EL1 = RES1 bit 31 | Aff0 1; verdict at TG_SMP_FLAG, then CPU_OFF. */
+/*
+ * vCPU 1: x0 = context, MPIDR_EL1 = RES1 bit 31 | Aff0 1; verdict at TG_SMP_FLAG, then CPU_OFF
+ * once vCPU 0 has written the release at TG_SMP_FLAG + 8.
+ */
 smp_secondary:
 	adr	x19, arm64_test_guest_start
 	mov	x10, #TG_SMP_GOOD
@@ -360,6 +377,10 @@ smp_secondary:
 	csel	x10, x11, x10, ne
 	mov	x9, #TG_SMP_FLAG
 	str	x10, [x19, x9]
+	/* Stays ON until vCPU 0 releases it. */
+	mov	x9, #TG_SMP_FLAG
+	add	x9, x9, #8
+	bl	wait_word
 	psci	PSCI_CPU_OFF
 	/* CPU_OFF returned: that is an error of its own. */
 	mov	x1, #TG_EXIT_SMP_SECONDARY

@@ -200,6 +200,17 @@ static bool faulter_start(struct faulter *f, unsigned cpu)
 	return smp_work_queue(cpu, &f->work, faulter_main, f) == 0;
 }
 
+/* Runs a on cpu[0] and b on cpu[1] at once and waits for both; each must end with 0. */
+static void run_pair(struct faulter *a, struct faulter *b, const unsigned cpu[2])
+{
+	EXPECT(faulter_start(a, cpu[0]));
+	EXPECT(faulter_start(b, cpu[1]));
+	EXPECT(smp_work_wait(&a->work, ms_ticks(4 * WAIT_MS)));
+	EXPECT(smp_work_wait(&b->work, ms_ticks(4 * WAIT_MS)));
+	EXPECT_EQ(a->rc, 0);
+	EXPECT_EQ(b->rc, 0);
+}
+
 /* Every mapped page of [gpa, gpa + len) maps its own backing page, which holds the pattern. */
 static u64 bad_mappings(u64 gpa, u64 len, u64 *mapped)
 {
@@ -272,12 +283,7 @@ static void test_shared_region_faults_arrive_once(void)
 		return;
 	up = (struct faulter){.gpa = gpa, .len = REGION};
 	down = (struct faulter){.gpa = gpa, .len = REGION, .backwards = true};
-	EXPECT(faulter_start(&up, cpu[0]));
-	EXPECT(faulter_start(&down, cpu[1]));
-	EXPECT(smp_work_wait(&up.work, ms_ticks(4 * WAIT_MS)));
-	EXPECT(smp_work_wait(&down.work, ms_ticks(4 * WAIT_MS)));
-	EXPECT_EQ(up.rc, 0);
-	EXPECT_EQ(down.rc, 0);
+	run_pair(&up, &down, cpu);
 	EXPECT_EQ(pc_vm.pc.stats.pages_arrived, REGION_PAGES);
 	EXPECT_EQ(pc_vm.pc.stats.arrival_dups, 0);
 	EXPECT_EQ(pc_vm.pc.stats.faults, 2 * REGION_PAGES);
@@ -309,12 +315,7 @@ static void test_faults_race_discards_no_stale_mapping(void)
 	faults = (struct faulter){.gpa = gpa, .len = 64 * PAGE_SIZE, .rounds = RACE_ROUNDS};
 	discards = (struct faulter){
 		.gpa = gpa, .len = 64 * PAGE_SIZE, .rounds = RACE_ROUNDS, .discard = true};
-	EXPECT(faulter_start(&faults, cpu[0]));
-	EXPECT(faulter_start(&discards, cpu[1]));
-	EXPECT(smp_work_wait(&faults.work, ms_ticks(4 * WAIT_MS)));
-	EXPECT(smp_work_wait(&discards.work, ms_ticks(4 * WAIT_MS)));
-	EXPECT_EQ(faults.rc, 0);
-	EXPECT_EQ(discards.rc, 0);
+	run_pair(&faults, &discards, cpu);
 	EXPECT_EQ(bad_mappings(gpa, REGION, &mapped), 0);
 	for (u64 at = gpa; at < gpa + REGION; at += PAGE_SIZE)
 		present += vm_page_present(&pc_vm, at);

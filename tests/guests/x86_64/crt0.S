@@ -6,22 +6,11 @@
  * identity map of the first GiB, enters long mode with SSE usable, and calls
  * guest_entry(ebx, esi, edi, edx).
  */
+#include "tests/guests/x86_64/long_mode.h"
+
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-#define CR0_PE   (1 << 0)
-#define CR0_MP   (1 << 1)
-#define CR0_EM   (1 << 2)
-#define CR0_NE   (1 << 5)
-#define CR0_PG   (1 << 31)
-#define CR4_PAE  (1 << 5)
-#define CR4_OSFXSR     (1 << 9)
-#define CR4_OSXMMEXCPT (1 << 10)
-#define MSR_EFER 0xc0000080
-#define EFER_LME (1 << 8)
 #define PTE_P_RW 0x3
 #define PTE_PS   0x80
-#define SEL_CODE32 0x08
-#define SEL_DATA   0x10
-#define SEL_CODE64 0x18
 
 /*
  * PVH entry note. The descriptor is 8 bytes: QEMU reads a size_t from it for an ELF64
@@ -47,13 +36,7 @@ pvh_entry:
 	mov	%esi, boot_regs + 8
 	mov	%edi, boot_regs + 16
 	mov	%edx, boot_regs + 24
-	/* The loader's GDT is not ours to rely on: load one before any segment load. */
-	lgdt	gdt_ptr
-	ljmp	$SEL_CODE32, $1f
-1:	mov	$SEL_DATA, %eax
-	mov	%eax, %ds
-	mov	%eax, %es
-	mov	%eax, %ss
+	load_guest_gdt32
 	mov	%eax, %fs
 	mov	%eax, %gs
 	mov	$__stack_top, %esp
@@ -75,32 +58,12 @@ pvh_entry:
 	add	$8, %edi
 	loop	2b
 
-	/*
-	 * IA-32e activation order (SDM Vol. 3A, "Initializing IA-32e Mode"): CR4.PAE, CR3,
-	 * EFER.LME, then CR0.PG. CR4.OSFXSR/OSXMMEXCPT with CR0.MP set and CR0.EM clear make SSE
-	 * usable (SDM Vol. 3A, "Initialization of the SSE Extensions").
-	 */
-	mov	%cr4, %eax
-	or	$(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
-	mov	%eax, %cr4
-	mov	$boot_pml4, %eax
-	mov	%eax, %cr3
-	mov	$MSR_EFER, %ecx
-	rdmsr
-	or	$EFER_LME, %eax
-	wrmsr
-	mov	%cr0, %eax
-	and	$~CR0_EM, %eax
-	or	$(CR0_PG | CR0_PE | CR0_MP | CR0_NE), %eax
-	mov	%eax, %cr0
-	ljmp	$SEL_CODE64, $long64
+	mov	$boot_pml4, %esi
+	enter_long_mode %esi, long64
 
 	.code64
 long64:
-	mov	$SEL_DATA, %eax
-	mov	%eax, %ds
-	mov	%eax, %es
-	mov	%eax, %ss
+	flat_data_segments
 	mov	$__stack_top, %rsp
 	movl	boot_regs, %edi
 	movl	boot_regs + 8, %esi
