@@ -26,6 +26,7 @@
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
 #include "lib/printf.h"
+#include "mm/hvo.h"
 #include "mm/pmm.h"
 #include "vmm/pattern.h"
 #include "vmm/test_guest.h"
@@ -319,6 +320,25 @@ static int demo_migrate(struct vm *vm, struct demo_result *r)
 	return vm->pc.mover_error;
 }
 
+/*
+ * The vmemmap the VM's huge pages save while they are huge (mm/hvo.h): the
+ * tail struct pages' memory given back, less the vmemmap tables it took.
+ */
+static void report_hvo(void)
+{
+	struct hvo_stats s;
+
+	hvo_get_stats(&s);
+	if (hvo_strategy() == HVO_OFF) {
+		printf("demo: vmemmap optimization off (hvo=off)\n");
+		return;
+	}
+	printf("demo: vmemmap optimization (strategy %s): %lld KiB of struct pages saved while "
+	       "the guest's memory is huge pages (%llu vmemmap pages freed so far)\n",
+	       hvo_strategy_name(hvo_strategy()), (long long)(s.saved_pages * 4),
+	       (unsigned long long)s.vmemmap_pages_freed);
+}
+
 /* The same workload in one fault unit: migrate, collapse, discard, report. */
 static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r)
 {
@@ -335,6 +355,7 @@ static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r
 	}
 	printf("demo: slot backed by %llu host %s block(s)\n", demo_vm.slots[0].nr_blocks,
 	       demo_vm.slots[0].block_order == ORDER_1G ? "1 GiB" : "2 MiB");
+	report_hvo();
 	r->ran = true;
 	rc = demo_migrate(&demo_vm, r);
 	if (!rc) {

@@ -278,10 +278,13 @@ static paddr_t backing_of(u64 va)
 	return t.pa;
 }
 
-/* Gives a tail page's old frame to the allocator (boot-time vmemmap frames join it here). */
-static void release_frame(paddr_t pa)
+/*
+ * Gives a tail page's old frame to the allocator: a boot-time vmemmap frame as
+ * a spare, which a restore claims back, any other one as a plain free page.
+ */
+static void release_frame(u64 va, paddr_t pa)
 {
-	if (pa_to_page(pa)->state == PAGE_RESERVED)
+	if (pa_addr(pa) == pa_addr(kmap_vmemmap_backing(va)))
 		pmm_give(pa);
 	else
 		pmm_free(pa, ORDER_4K);
@@ -312,7 +315,7 @@ static int remap_tails_to_shared(struct tail_pages tp)
 		/* Read-only to read-only (e) needs no break; writable to shared (a-d) does. */
 		if (remap(va, shared_tails, vmemmap_ro))
 			return -1;
-		release_frame(old);
+		release_frame(va, old);
 		stats.vmemmap_pages_freed++;
 	}
 	return 0;

@@ -16,7 +16,8 @@ enum page_state {
 	PAGE_FREE_TAIL,
 	PAGE_ALLOCATED_HEAD,
 	PAGE_ALLOCATED_TAIL,
-	PAGE_TABLE, /* a page-table page (pt fields valid) */
+	PAGE_TABLE,	 /* a page-table page (pt fields valid) */
+	PAGE_FREE_SPARE, /* free, in the allocator's last-resort list (pmm_give) */
 };
 
 /* struct page.flags */

@@ -128,6 +128,44 @@ static void free_range(u64 base, u64 end)
 	}
 }
 
+/*
+ * Spare frames: given by pmm_give(), free and counted so, but handed out only
+ * when no buddy block is left, and never merged with a buddy: the vmemmap
+ * frames HVO frees stay where pmm_claim() finds them again, so restoring a
+ * huge page's vmemmap usually gets its boot-time frames back and the 2M
+ * vmemmap block can collapse.
+ */
+static u64 spare_head = NO_PFN;
+
+static void spare_push(u64 pfn)
+{
+	struct page *p = pfn_page(pfn);
+
+	p->state = PAGE_FREE_SPARE;
+	p->order = 0;
+	p->prev_pfn = NO_PFN;
+	p->next_pfn = spare_head;
+	if (spare_head != NO_PFN)
+		pfn_page(spare_head)->prev_pfn = pfn;
+	spare_head = pfn;
+	free_frames++;
+}
+
+static void spare_take(u64 pfn)
+{
+	struct page *p = pfn_page(pfn);
+
+	if (p->prev_pfn != NO_PFN)
+		pfn_page(p->prev_pfn)->next_pfn = p->next_pfn;
+	else
+		spare_head = p->next_pfn;
+	if (p->next_pfn != NO_PFN)
+		pfn_page(p->next_pfn)->prev_pfn = p->prev_pfn;
+	p->state = PAGE_ALLOCATED_HEAD;
+	p->order = 0;
+	free_frames--;
+}
+
 /* First free block of at least order that lies wholly below limit; NO_PFN if none. */
 static u64 take_block(unsigned order, u64 limit_pfn, unsigned *found_order)
 {
@@ -148,6 +186,11 @@ static paddr_t alloc_locked(unsigned order, u64 limit)
 	unsigned o;
 	u64 pfn = take_block(order, limit >> PAGE_SHIFT, &o);
 
+	if (pfn == NO_PFN && !order && spare_head != NO_PFN && spare_head < limit >> PAGE_SHIFT) {
+		pfn = spare_head;
+		spare_take(pfn);
+		return pa_init(pfn << PAGE_SHIFT);
+	}
 	if (pfn == NO_PFN)
 		return pa_init(0);
 	/* Keep the lower half, return the upper halves: the caller's limit stays met. */
@@ -302,12 +345,16 @@ paddr_t pmm_alloc_huge(unsigned order)
 void pmm_give(paddr_t pa)
 {
 	u64 pfn = pa_addr(pa) >> PAGE_SHIFT;
+	struct page *p;
 	unsigned long flags;
 
-	BUG_ON(!pfn_tracked(pfn) || pfn_page(pfn)->state != PAGE_RESERVED);
+	BUG_ON(!pfn_tracked(pfn));
+	p = pfn_page(pfn);
+	BUG_ON(p->state != PAGE_RESERVED && (p->state != PAGE_ALLOCATED_HEAD || p->order));
 	flags = spin_lock_irqsave(&pmm_lock);
-	total_frames++;
-	free_block(pfn, 0);
+	if (p->state == PAGE_RESERVED)
+		total_frames++;
+	spare_push(pfn);
 	spin_unlock_irqrestore(&pmm_lock, flags);
 }
 
@@ -340,6 +387,10 @@ bool pmm_claim(paddr_t pa)
 	if (!pfn_tracked(pfn))
 		return false;
 	flags = spin_lock_irqsave(&pmm_lock);
+	if (pfn_page(pfn)->state == PAGE_FREE_SPARE) {
+		spare_take(pfn);
+		found = true;
+	}
 	for (unsigned o = 0; o <= PMM_MAX_ORDER && !found; o++) {
 		u64 head = ALIGN_DOWN(pfn, 1ULL << o);
 

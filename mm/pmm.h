@@ -33,7 +33,11 @@ void pmm_free(paddr_t pa, unsigned order);
  * uninitialised, its vmemmap optimized (mm/hvo.h); pmm_free() restores it.
  */
 paddr_t pmm_alloc_huge(unsigned order);
-/* Hands a frame the allocator never owned (PAGE_RESERVED: freed vmemmap backing) to it. */
+/*
+ * Hands a frame to the allocator as a spare: free, but used only when nothing
+ * else is (HVO's freed vmemmap frames, which pmm_claim() takes back). The
+ * frame is boot-reserved or an allocated 4K page.
+ */
 void pmm_give(paddr_t pa);
 /* Allocates exactly the frame at pa (order 0) if it is free; false otherwise. */
 bool pmm_claim(paddr_t pa);

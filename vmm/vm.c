@@ -83,7 +83,8 @@ static bool slot_alloc_blocks(struct vm_slot *s, unsigned order)
 	s->block_order = order;
 	s->nr_blocks = s->size >> (PAGE_SHIFT + order);
 	for (u64 i = 0; i < s->nr_blocks; i++) {
-		s->blocks[i] = pmm_alloc_uninit(order);
+		/* Huge pages: their struct pages' vmemmap is optimized meanwhile (mm/hvo.h). */
+		s->blocks[i] = pmm_alloc_huge(order);
 		if (!pa_addr(s->blocks[i])) {
 			slot_free_blocks(s);
 			memset(s->blocks, 0, s->nr_blocks * sizeof(*s->blocks));

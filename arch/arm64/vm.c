@@ -426,6 +426,9 @@ static void decode_sync(struct arch_vcpu *v, struct vm_exit *e)
 	}
 }
 
+/* Per CPU: stage-2 TLB conflict aborts recovered (FEAT_BBM level 2 resizes). */
+u64 arm64_stage2_tlb_conflicts[MAX_CPUS];
+
 static void decode_exit(struct arch_vcpu *v, u64 kind, struct vm_exit *e)
 {
 	*e = (struct vm_exit){.reason = VM_EXIT_UNKNOWN, .syndrome = v->ctx.esr, .pc = v->ctx.pc};
@@ -486,6 +489,25 @@ void arch_vcpu_put(struct arch_vcpu *v)
  * saved again: a physical interrupt meanwhile exits the guest (HCR_EL2.IMO)
  * and is taken by the host when arch_irq_restore() unmasks.
  */
+/*
+ * A stage-2 TLB conflict abort (DFSC/IFSC 0b110000): this CPU's TLB holds two
+ * sizes for the IPA while a FEAT_BBM level 2 resize of the VM's tables has not
+ * been invalidated yet (D8.16.2). Dropping this CPU's entries for the loaded
+ * VMID (VTTBR_EL2 is live) and re-entering retries the access; the guest and
+ * the generic VMM never see it.
+ */
+static bool tlb_conflict_recovered(const struct arch_vcpu *v, u64 kind)
+{
+	unsigned ec = ESR_EC(v->ctx.esr);
+
+	if (kind != VEC_LOWER_SYNC || (ec != EC_DABT_LOW && ec != EC_IABT_LOW) ||
+	    (v->ctx.esr & 0x3f) != 0x30)
+		return false;
+	__asm__ volatile("tlbi vmalls12e1\n\tdsb nsh\n\tisb" ::: "memory");
+	arm64_stage2_tlb_conflicts[this_cpu_id()]++;
+	return true;
+}
+
 int arch_vcpu_run(struct arch_vcpu *v, struct vm_exit *exit)
 {
 	unsigned long flags;
@@ -494,12 +516,14 @@ int arch_vcpu_run(struct arch_vcpu *v, struct vm_exit *exit)
 
 	if (!v->loaded)
 		return -22;
-	flags = arch_irq_save();
-	cpu = this_cpu_id();
-	WRITE_ONCE(arm64_vm_running[cpu], &v->ctx);
-	kind = arm64_vm_enter(&v->ctx);
-	WRITE_ONCE(arm64_vm_running[cpu], NULL);
-	arch_irq_restore(flags);
+	do {
+		flags = arch_irq_save();
+		cpu = this_cpu_id();
+		WRITE_ONCE(arm64_vm_running[cpu], &v->ctx);
+		kind = arm64_vm_enter(&v->ctx);
+		WRITE_ONCE(arm64_vm_running[cpu], NULL);
+		arch_irq_restore(flags);
+	} while (tlb_conflict_recovered(v, kind));
 	decode_exit(v, kind, exit);
 	return 0;
 }
