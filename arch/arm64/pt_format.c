@@ -148,25 +148,17 @@ const struct pt_format arm64_s1_el2_format = {
 	.classify_live = s1_classify_live,
 };
 
-const struct pt_format arm64_s1_el2_lpa2_format = {
-	.name = "arm64 stage-1 EL2 4K/48-bit VA, LPA2 52-bit PA",
-	.levels = 4,
-	.va_bits = 48,
-	.root_pages = 1,
-	ARM64_4K_LPA2_DESCRIPTORS,
-	ARM64_S1_EL2_ATTRIBUTES,
-	.classify_live = s1_lpa2_classify_live,
-};
+#define ARM64_S1_EL2_LPA2(fmt_name, fmt_levels, fmt_va_bits)                                       \
+	{                                                                                          \
+		.name = fmt_name, .levels = fmt_levels, .va_bits = fmt_va_bits, .root_pages = 1,   \
+		ARM64_4K_LPA2_DESCRIPTORS, ARM64_S1_EL2_ATTRIBUTES,                                \
+		.classify_live = s1_lpa2_classify_live,                                            \
+	}
 
-const struct pt_format arm64_s1_el2_lpa2_va52_format = {
-	.name = "arm64 stage-1 EL2 4K/52-bit VA, LPA2 52-bit PA",
-	.levels = 5,
-	.va_bits = 52,
-	.root_pages = 1,
-	ARM64_4K_LPA2_DESCRIPTORS,
-	ARM64_S1_EL2_ATTRIBUTES,
-	.classify_live = s1_lpa2_classify_live,
-};
+const struct pt_format arm64_s1_el2_lpa2_format =
+	ARM64_S1_EL2_LPA2("arm64 stage-1 EL2 4K/48-bit VA, LPA2 52-bit PA", 4, 48);
+const struct pt_format arm64_s1_el2_lpa2_va52_format =
+	ARM64_S1_EL2_LPA2("arm64 stage-1 EL2 4K/52-bit VA, LPA2 52-bit PA", 5, 52);
 
 /* ---- Stage 2 (D8.3.2: stage 2 block and page descriptors) ---- */
 

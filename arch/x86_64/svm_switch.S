@@ -26,12 +26,7 @@
 	.globl	svm_world_switch
 	.type	svm_world_switch, @function
 svm_world_switch:
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
+	PUSH_CALLEE_SAVED
 	pushq	%rdx			/* host_save_pa */
 	pushq	%rdi			/* g */
 
@@ -40,20 +35,7 @@ svm_world_switch:
 	vmsave
 	movq	%rsi, %rax		/* VMLOAD, VMRUN and VMSAVE take the VMCB in RAX */
 
-	movq	X86_GPR_RBX(%rdi), %rbx
-	movq	X86_GPR_RCX(%rdi), %rcx
-	movq	X86_GPR_RDX(%rdi), %rdx
-	movq	X86_GPR_RSI(%rdi), %rsi
-	movq	X86_GPR_RBP(%rdi), %rbp
-	movq	X86_GPR_R8(%rdi), %r8
-	movq	X86_GPR_R9(%rdi), %r9
-	movq	X86_GPR_R10(%rdi), %r10
-	movq	X86_GPR_R11(%rdi), %r11
-	movq	X86_GPR_R12(%rdi), %r12
-	movq	X86_GPR_R13(%rdi), %r13
-	movq	X86_GPR_R14(%rdi), %r14
-	movq	X86_GPR_R15(%rdi), %r15
-	movq	X86_GPR_RDI(%rdi), %rdi
+	LOAD_GUEST_GPRS
 
 	vmload
 	sti				/* GIF = 0: nothing is taken before VMRUN */
@@ -62,32 +44,13 @@ svm_world_switch:
 	cli
 	vmsave
 
-	xchgq	%rdi, (%rsp)		/* g, and the guest's RDI on the stack */
-	movq	%rbx, X86_GPR_RBX(%rdi)
-	movq	%rcx, X86_GPR_RCX(%rdi)
-	movq	%rdx, X86_GPR_RDX(%rdi)
-	movq	%rsi, X86_GPR_RSI(%rdi)
-	movq	%rbp, X86_GPR_RBP(%rdi)
-	movq	%r8, X86_GPR_R8(%rdi)
-	movq	%r9, X86_GPR_R9(%rdi)
-	movq	%r10, X86_GPR_R10(%rdi)
-	movq	%r11, X86_GPR_R11(%rdi)
-	movq	%r12, X86_GPR_R12(%rdi)
-	movq	%r13, X86_GPR_R13(%rdi)
-	movq	%r14, X86_GPR_R14(%rdi)
-	movq	%r15, X86_GPR_R15(%rdi)
-	popq	X86_GPR_RDI(%rdi)
+	STORE_GUEST_GPRS
 
 	popq	%rax			/* host_save_pa */
 	vmload
 	stgi				/* IF is clear: a pending interrupt waits for the caller */
 
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbx
-	popq	%rbp
+	POP_CALLEE_SAVED
 	ret
 	.size	svm_world_switch, . - svm_world_switch
 

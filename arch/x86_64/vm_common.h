@@ -29,12 +29,75 @@
 #define X86_GPR_R14 104
 #define X86_GPR_R15 112
 
+#ifdef __ASSEMBLER__
+/* clang-format off */
+/* The System V callee-saved registers a world switch keeps across the guest. */
+.macro PUSH_CALLEE_SAVED
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+.endm
+
+.macro POP_CALLEE_SAVED
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+.endm
+
+/* Loads the guest's GPRs but RAX from the x86_gprs at %rdi, %rdi itself last. */
+.macro LOAD_GUEST_GPRS
+	movq	X86_GPR_RBX(%rdi), %rbx
+	movq	X86_GPR_RCX(%rdi), %rcx
+	movq	X86_GPR_RDX(%rdi), %rdx
+	movq	X86_GPR_RSI(%rdi), %rsi
+	movq	X86_GPR_RBP(%rdi), %rbp
+	movq	X86_GPR_R8(%rdi), %r8
+	movq	X86_GPR_R9(%rdi), %r9
+	movq	X86_GPR_R10(%rdi), %r10
+	movq	X86_GPR_R11(%rdi), %r11
+	movq	X86_GPR_R12(%rdi), %r12
+	movq	X86_GPR_R13(%rdi), %r13
+	movq	X86_GPR_R14(%rdi), %r14
+	movq	X86_GPR_R15(%rdi), %r15
+	movq	X86_GPR_RDI(%rdi), %rdi
+.endm
+
+/*
+ * After an exit, with the x86_gprs pointer on top of the stack: stores the
+ * guest's GPRs but RAX there, leaving the pointer in %rdi and the stack popped.
+ */
+.macro STORE_GUEST_GPRS
+	xchgq	%rdi, (%rsp)		/* g, and the guest's RDI on the stack */
+	movq	%rbx, X86_GPR_RBX(%rdi)
+	movq	%rcx, X86_GPR_RCX(%rdi)
+	movq	%rdx, X86_GPR_RDX(%rdi)
+	movq	%rsi, X86_GPR_RSI(%rdi)
+	movq	%rbp, X86_GPR_RBP(%rdi)
+	movq	%r8, X86_GPR_R8(%rdi)
+	movq	%r9, X86_GPR_R9(%rdi)
+	movq	%r10, X86_GPR_R10(%rdi)
+	movq	%r11, X86_GPR_R11(%rdi)
+	movq	%r12, X86_GPR_R12(%rdi)
+	movq	%r13, X86_GPR_R13(%rdi)
+	movq	%r14, X86_GPR_R14(%rdi)
+	movq	%r15, X86_GPR_R15(%rdi)
+	popq	X86_GPR_RDI(%rdi)
+.endm
+/* clang-format on */
+#endif
+
 #ifndef __ASSEMBLER__
 #include "arch/arch.h"
 #include "lib/types.h"
 #include "vmm/exit.h"
 
-struct pt_format;
+	struct pt_format;
 
 /*
  * The guest's general registers that neither VMRUN nor VM entry loads (RSP

@@ -23,12 +23,7 @@
 	.globl	vmx_world_switch
 	.type	vmx_world_switch, @function
 vmx_world_switch:
-	pushq	%rbp
-	pushq	%rbx
-	pushq	%r12
-	pushq	%r13
-	pushq	%r14
-	pushq	%r15
+	PUSH_CALLEE_SAVED
 	subq	$32, %rsp
 	sgdt	0(%rsp)
 	sidt	16(%rsp)
@@ -40,20 +35,7 @@ vmx_world_switch:
 
 	testb	%sil, %sil		/* the flags survive the moves below */
 	movq	X86_GPR_RAX(%rdi), %rax
-	movq	X86_GPR_RBX(%rdi), %rbx
-	movq	X86_GPR_RCX(%rdi), %rcx
-	movq	X86_GPR_RDX(%rdi), %rdx
-	movq	X86_GPR_RSI(%rdi), %rsi
-	movq	X86_GPR_RBP(%rdi), %rbp
-	movq	X86_GPR_R8(%rdi), %r8
-	movq	X86_GPR_R9(%rdi), %r9
-	movq	X86_GPR_R10(%rdi), %r10
-	movq	X86_GPR_R11(%rdi), %r11
-	movq	X86_GPR_R12(%rdi), %r12
-	movq	X86_GPR_R13(%rdi), %r13
-	movq	X86_GPR_R14(%rdi), %r14
-	movq	X86_GPR_R15(%rdi), %r15
-	movq	X86_GPR_RDI(%rdi), %rdi
+	LOAD_GUEST_GPRS
 	jnz	1f
 	vmlaunch
 	jmp	vmx_fail
@@ -69,34 +51,15 @@ vmx_fail:
 /* The VM exit: RSP is HOST_RSP, RIP this, the guest's GPRs are still live. */
 	.globl	vmx_exit_entry
 vmx_exit_entry:
-	xchgq	%rdi, (%rsp)		/* g, and the guest's RDI on the stack */
+	STORE_GUEST_GPRS
 	movq	%rax, X86_GPR_RAX(%rdi)
-	movq	%rbx, X86_GPR_RBX(%rdi)
-	movq	%rcx, X86_GPR_RCX(%rdi)
-	movq	%rdx, X86_GPR_RDX(%rdi)
-	movq	%rsi, X86_GPR_RSI(%rdi)
-	movq	%rbp, X86_GPR_RBP(%rdi)
-	movq	%r8, X86_GPR_R8(%rdi)
-	movq	%r9, X86_GPR_R9(%rdi)
-	movq	%r10, X86_GPR_R10(%rdi)
-	movq	%r11, X86_GPR_R11(%rdi)
-	movq	%r12, X86_GPR_R12(%rdi)
-	movq	%r13, X86_GPR_R13(%rdi)
-	movq	%r14, X86_GPR_R14(%rdi)
-	movq	%r15, X86_GPR_R15(%rdi)
-	popq	X86_GPR_RDI(%rdi)
 	movl	$VMX_SWITCH_EXIT, %eax
 
 vmx_return:
 	lgdt	0(%rsp)
 	lidt	16(%rsp)
 	addq	$32, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbx
-	popq	%rbp
+	POP_CALLEE_SAVED
 	ret
 	.size	vmx_world_switch, . - vmx_world_switch
 
