@@ -54,8 +54,11 @@ static paddr_t shared_tails; /* one page of canonical tail struct pages, mapped 
 static struct spinlock hvo_lock;
 static struct hvo_stats stats;
 static struct pt_live_stats live;
-/* Changes in progress that may leave vmemmap entries invalid (atomic). */
-static u32 open_windows;
+/*
+ * Bumped when a change that may leave vmemmap entries invalid starts and when
+ * it ends (one remapping CPU at a time, under hvo_lock): odd while one is open.
+ */
+static u32 window_seq;
 
 /* ---- Where a block's struct pages live ---- */
 
@@ -101,30 +104,49 @@ static void make_tail_canonical(struct page *p)
 
 /* ---- Guards: how readers survive a break ---- */
 
-static bool fixup_wait(u64 va)
+static void count_fixup_wait(u64 waited)
 {
-	u64 start, waited, max, limit = arch_counter_freq() / 1000 * FIXUP_TIMEOUT_MS;
-	struct pt_translation t;
+	u64 max = __atomic_load_n(&stats.fixup_wait_ticks_max, __ATOMIC_RELAXED);
 
-	if (!kmap_in_vmemmap(va))
-		return false;
-	if (!__atomic_load_n(&open_windows, __ATOMIC_ACQUIRE))
-		/* A window closed just now: retry if the entry is back, else report. */
-		return pt_translate(kmap_pgtable(), va, &t);
-	start = arch_counter_read();
-	while (__atomic_load_n(&open_windows, __ATOMIC_ACQUIRE)) {
-		if (arch_counter_read() - start > limit)
-			return false;
-		arch_cpu_relax();
-	}
-	waited = arch_counter_read() - start;
 	__atomic_fetch_add(&stats.fixup_waits, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&stats.fixup_wait_ticks, waited, __ATOMIC_RELAXED);
-	max = __atomic_load_n(&stats.fixup_wait_ticks_max, __ATOMIC_RELAXED);
 	while (waited > max &&
 	       !__atomic_compare_exchange_n(&stats.fixup_wait_ticks_max, &max, waited, true,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
+}
+
+/*
+ * A translation fault on the vmemmap: retry once the entry is back. Windows
+ * open and close back to back (a remap breaks several entries in a row), so
+ * the test is against window_seq, odd while one is open: the fault is a real
+ * one only if the entry is unmapped while no window is open and none opened
+ * since the entry was looked at.
+ */
+static bool fixup_wait(u64 va)
+{
+	u64 start = arch_counter_read(), limit = arch_counter_freq() / 1000 * FIXUP_TIMEOUT_MS;
+	struct pt_translation t;
+	bool waited = false;
+
+	if (!kmap_in_vmemmap(va))
+		return false;
+	for (;;) {
+		u32 seq = __atomic_load_n(&window_seq, __ATOMIC_ACQUIRE);
+
+		if (pt_translate(kmap_pgtable(), va, &t))
+			break;
+		if (!(seq & 1) && __atomic_load_n(&window_seq, __ATOMIC_ACQUIRE) == seq)
+			return false;
+		while (__atomic_load_n(&window_seq, __ATOMIC_ACQUIRE) == seq) {
+			if (arch_counter_read() - start > limit)
+				return false;
+			arch_cpu_relax();
+		}
+		waited = true;
+	}
+	if (waited)
+		count_fixup_wait(arch_counter_read() - start);
 	return true;
 }
 
@@ -196,7 +218,7 @@ static bool guard_open(struct guard *g)
 	if (g->parked && !park_others())
 		return false;
 	g->irqs = arch_irq_save();
-	__atomic_fetch_add(&open_windows, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&window_seq, 1, __ATOMIC_ACQ_REL);
 	return true;
 }
 
@@ -204,7 +226,7 @@ static void guard_close(struct guard *g)
 {
 	if (g->skip)
 		return;
-	__atomic_fetch_sub(&open_windows, 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&window_seq, 1, __ATOMIC_RELEASE);
 	arch_irq_restore(g->irqs);
 	if (g->parked)
 		unpark();

@@ -189,7 +189,12 @@ void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level)
 	u64 step = level <= 2 ? pt_level_size(level) : PAGE_SIZE;
 	u64 start = ALIGN_DOWN(va, step), end = ALIGN_UP(va + size, step);
 	u64 pages = (end - start) >> PAGE_SHIFT;
-	bool by_range = arm64_features.tlbi_range >= 2;
+	/*
+	 * With TCR_EL2.DS (LPA2) a range TLBI's base address is VA[52:16], in
+	 * 64 KiB units (the TLBI RVAE2IS operand when TCR_ELx.DS is 1), which
+	 * tlbi_range_plan() does not encode: LPA2 kernels invalidate by VA.
+	 */
+	bool by_range = arm64_features.tlbi_range >= 2 && !kernel_lpa2();
 
 	if ((by_range && pages > TLBI_RANGE_MAX_PAGES) ||
 	    (!by_range && (end - start) / step > TLBI_OPS_LIMIT)) {
