@@ -46,17 +46,10 @@ static struct postcopy_config config(enum postcopy_unit unit, enum postcopy_poli
 /* A VM with the guest's image in its first page and everything else still at the source. */
 static int pc_prepare(struct pc_run *g, u64 ram_size, const struct postcopy_config *cfg)
 {
-	const struct arch_test_guest *image = arch_vm_test_guest();
 	int rc;
 
-	g->created = g->vcpu_created = false;
-	rc = vm_create(&g->vm, 0);
-	if (rc)
-		return rc;
-	g->created = true;
-	rc = vm_add_slot(&g->vm, RAM_BASE, ram_size);
-	if (!rc)
-		rc = vm_load(&g->vm, RAM_BASE, image->image, image->size);
+	g->vcpu_created = false;
+	rc = vm_tests_create_with_guest(&g->vm, &g->created, ram_size);
 	if (!rc)
 		rc = vm_postcopy_attach(&g->vm, cfg);
 	return rc;

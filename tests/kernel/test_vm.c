@@ -105,18 +105,10 @@ struct guest_run {
 /* A VM with the test guest loaded and its vCPU ready to run. */
 static int guest_prepare(struct guest_run *g, u64 ram_size, u64 mode)
 {
-	const struct arch_test_guest *image = arch_vm_test_guest();
 	u64 args[4] = {0, ram_size, SEED, mode};
 	int rc;
 
-	g->created = false;
-	rc = vm_create(&g->vm, 0);
-	if (rc)
-		return rc;
-	g->created = true;
-	rc = vm_add_slot(&g->vm, RAM_BASE, ram_size);
-	if (!rc)
-		rc = vm_load(&g->vm, RAM_BASE, image->image, image->size);
+	rc = vm_tests_create_with_guest(&g->vm, &g->created, ram_size);
 	if (!rc)
 		rc = vcpu_create(&g->vcpu, &g->vm, 0, RAM_BASE, args);
 	return rc;
@@ -403,6 +395,22 @@ static void test_dirty_log_records_each_written_page_once(void)
 	vm_dirty_log_stop(&g.vm);
 	guest_destroy(&g);
 	EXPECT_EQ(pmm_free_bytes(), baseline);
+}
+
+int vm_tests_create_with_guest(struct vm *vm, bool *created, u64 ram_size)
+{
+	const struct arch_test_guest *image = arch_vm_test_guest();
+	int rc;
+
+	*created = false;
+	rc = vm_create(vm, 0);
+	if (rc)
+		return rc;
+	*created = true;
+	rc = vm_add_slot(vm, RAM_BASE, ram_size);
+	if (!rc)
+		rc = vm_load(vm, RAM_BASE, image->image, image->size);
+	return rc;
 }
 
 bool vm_tests_unavailable(const char **reason)

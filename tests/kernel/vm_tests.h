@@ -16,4 +16,11 @@
 /* True, with the reason, when this machine cannot run the built-in test guest. */
 bool vm_tests_unavailable(const char **reason);
 
+struct vm;
+/*
+ * Creates vm with one ram_size slot at RAM_BASE holding the built-in test
+ * guest's image; *created says whether vm needs vm_destroy() (also on error).
+ */
+int vm_tests_create_with_guest(struct vm *vm, bool *created, u64 ram_size);
+
 #endif
