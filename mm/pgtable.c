@@ -1304,6 +1304,32 @@ void pt_dump(const struct pgtable *pt, u64 va, u64 size)
 	dump_flush(pt->fmt, &run);
 }
 
+/* ---- count ---- */
+
+/* At a table entry: its child counts when every address the child translates is in range. */
+static int count_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
+{
+	u64 *count = w->op->priv;
+
+	(void)which;
+	if (covers_entry(w, e))
+		(*count)++;
+	return 0;
+}
+
+static const struct pt_visitor count_visitor = {count_visit, PT_VISIT_TABLE_PRE};
+
+u64 pt_count_tables(const struct pgtable *pt, u64 va, u64 size)
+{
+	u64 count = 0;
+	struct pt_op op = {.priv = &count};
+
+	/* Like the dump, the count writes nothing. */
+	if (walk((struct pgtable *)pt, &op, va, size, &count_visitor))
+		return 0;
+	return count;
+}
+
 /* ---- lifetime ---- */
 
 int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_regime *regime)

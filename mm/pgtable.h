@@ -126,6 +126,19 @@ bool pt_translate(const struct pgtable *pt, u64 va, struct pt_translation *out);
 /* Prints every leaf in the range, merging runs that differ only by address. */
 void pt_dump(const struct pgtable *pt, u64 va, u64 size);
 
+/*
+ * Table pages that translate addresses inside [va, va + size) only: those a
+ * range's mappings alone keep alive (the root and the tables above the range
+ * are not counted). A read-only walk; 0 for a bad range.
+ */
+u64 pt_count_tables(const struct pgtable *pt, u64 va, u64 size);
+/* Bytes of tables for a count of them (pt->tables, pt->tables_peak): a concatenated root is one
+ * table of fmt->root_pages pages. */
+static inline u64 pt_table_bytes(const struct pgtable *pt, u64 tables)
+{
+	return tables ? (tables + pt->fmt->root_pages - 1) * PAGE_SIZE : 0;
+}
+
 /* Entry encoding through the format (also used by tests to check bits). */
 u64 pt_encode_leaf(const struct pt_format *fmt, paddr_t pa, struct pt_attrs attrs, unsigned level);
 u64 pt_encode_table(const struct pt_format *fmt, paddr_t table);

@@ -210,6 +210,14 @@ static void forced_4k_body(const struct pt_format *fmt)
 	for (u64 off = 0; off < GiB(1); off += MiB(2) + KiB(4))
 		if (!maps_to(&pt, VA0 + off, PA0 + off, 0))
 			break;
+	/* The GiB's own: its level-1 table and the 512 below it; half of it, 256. */
+	EXPECT_EQ(pt_count_tables(&pt, VA0, GiB(1)), 1 + 512);
+	EXPECT_EQ(pt_count_tables(&pt, VA0, MiB(512)), 256);
+	EXPECT_EQ(pt_count_tables(&pt, VA0 + KiB(4), MiB(2)), 0);
+	/* Unmapping all but one 2M region frees 511 level-0 tables. */
+	EXPECT_EQ(pt_unmap(&pt, VA0 + MiB(2), GiB(1) - MiB(2)), 0);
+	EXPECT_EQ(pt_count_tables(&pt, VA0, GiB(1)), 2);
+	EXPECT_EQ(pt_table_bytes(&pt, pt.tables), (fmt->levels + fmt->root_pages - 1) * PAGE_SIZE);
 	EXPECT(invariants_hold(&pt));
 	pt_destroy(&pt);
 }
