@@ -6,19 +6,20 @@
  * One VM whose RAM (1 GiB by default) is backed by one 1 GiB host block
  * arrives from a modelled migration stream while its 4 vCPUs, one per CPU
  * (the built-in guest starts vCPUs 1-3 with PSCI CPU_ON), read and check a
- * quarter of the bytes each. With -smp 4 no CPU is left for the mover: it
- * streams, 2M at a time, on the CPUs whose vCPU has finished (vm->while_off),
- * so nearly every page arrives by a fault, four at a time; with more CPUs it
- * runs on a spare one all along. The progress bar is drawn between vCPU 0's
- * exits. (x86's built-in guest has no SMP mode: one vCPU there, the mover on
+ * quarter of the bytes each, while the mover streams on a fifth CPU (`make
+ * run` boots 5). With only 4 CPUs (a 4-core board) no CPU is left for the
+ * mover: it streams, 2M at a time, on the CPUs whose vCPU has finished
+ * (vm->while_off), so nearly every page arrives by a fault, four at a time. The progress bar is
+ * drawn between vCPU 0's exits. (x86's built-in guest has no SMP mode: one vCPU there, the mover on
  * another CPU.) Then the tables are shown collapsed, the
  * guest discards almost everything and the VM reports. The same workload then
  * runs with 2M faults (a fault waits for its whole 2M region) and a table
- * compares the two (demo=hgm|2m|1g runs one mode alone). Two quiet phases with
- * one busy CPU follow: the fault latency of each unit (4K, 2M, 1G) for the same
- * source, and one 4K fault round trip (exit to resume, page fill excluded),
- * measured by difference. Under QEMU -icount their ticks count instructions
- * (scripts/bench-vmm.py, docs/benchmarks.md).
+ * compares the two (demo=hgm|2m|1g runs one mode alone). Three quiet phases
+ * with one busy CPU follow: the fault latency of each unit (4K, 2M, 1G) for the
+ * same source; page-table reclaim (a scattered touch of every page, which
+ * needs the most tables, then a discard of all but 2 MiB); and one 4K fault
+ * round trip (exit to resume, page fill excluded), measured by difference. Under QEMU -icount their
+ * ticks count instructions (scripts/bench-vmm.py, docs/benchmarks.md).
  */
 #include "kernel/demo.h"
 #include "arch/arch.h"
@@ -35,7 +36,8 @@
 #include "tests/kernel/vm_tests.h"
 
 #define DEMO_SEED 0x5eedc0b7ULL
-/* The tests' link model (docs/postcopy.md): 20 us per urgent request, 1000 MB/s. */
+/* The tests' link model (docs/postcopy.md), unless demo_latency= / demo_bandwidth= say otherwise.
+ */
 #define DEMO_LATENCY_US	 20
 #define DEMO_MBYTES_S	 1000
 #define DEMO_BAR_WIDTH	 40
@@ -149,12 +151,22 @@ static void progress_stop(struct progress *p)
 	p->vm->while_off = NULL;
 }
 
+static u64 link_latency_us(void)
+{
+	return kopt.demo_latency_set ? kopt.demo_latency_us : DEMO_LATENCY_US;
+}
+
+static u64 link_mbytes_s(void)
+{
+	return kopt.demo_bandwidth_set ? kopt.demo_mbytes_s : DEMO_MBYTES_S;
+}
+
 static struct postcopy_config demo_config(enum postcopy_unit unit, u64 latency_us, u64 mbytes_s)
 {
 	return (struct postcopy_config){
 		.source = source_pattern(DEMO_SEED, latency_us, mbytes_s),
 		.unit = unit,
-		.policy = POSTCOPY_SEQUENTIAL,
+		.policy = (enum postcopy_policy)kopt.demo_policy,
 	};
 }
 
@@ -236,8 +248,8 @@ static void record_tables(struct demo_result *r, const struct vm *vm)
 	}
 	r->tables_allocated = st->tables_allocated;
 	r->tables_freed = st->tables_freed;
-	r->pt_bytes_now = vm->pt.tables * PAGE_SIZE;
-	r->pt_bytes_peak = vm->pt.tables_peak * PAGE_SIZE;
+	r->pt_bytes_now = pt_table_bytes(&vm->pt, vm->pt.tables);
+	r->pt_bytes_peak = pt_table_bytes(&vm->pt, vm->pt.tables_peak);
 }
 
 /*
@@ -342,7 +354,7 @@ static void report_hvo(void)
 /* The same workload in one fault unit: migrate, collapse, discard, report. */
 static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r)
 {
-	struct postcopy_config cfg = demo_config(unit, DEMO_LATENCY_US, DEMO_MBYTES_S);
+	struct postcopy_config cfg = demo_config(unit, link_latency_us(), link_mbytes_s());
 	u64 baseline = pmm_free_bytes();
 	int rc;
 
@@ -353,8 +365,12 @@ static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r
 		printf("demo: VM setup failed (%d)\n", rc);
 		return rc;
 	}
-	printf("demo: slot backed by %llu host %s block(s)\n", demo_vm.slots[0].nr_blocks,
-	       demo_vm.slots[0].block_order == ORDER_1G ? "1 GiB" : "2 MiB");
+	printf("demo: slot backed by %llu host %s block(s); source %llu us per urgent request, "
+	       "%llu MB/s, mover order %s\n",
+	       demo_vm.slots[0].nr_blocks,
+	       demo_vm.slots[0].block_order == ORDER_1G ? "1 GiB" : "2 MiB", link_latency_us(),
+	       link_mbytes_s(),
+	       cfg.policy == POSTCOPY_AROUND_FAULTS ? "around faults" : "sequential");
 	report_hvo();
 	r->ran = true;
 	rc = demo_migrate(&demo_vm, r);
@@ -362,7 +378,8 @@ static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r
 		rc = demo_guest(&demo_vm, 1, TG_MODE_DISCARD_MOST, NULL);
 		printf("demo: guest discarded %llu of %llu MiB: page-table bytes %llu, peak %llu\n",
 		       demo_vm.reports[GRANULE_REPORT_BYTES_DISCARD] >> 20, mem >> 20,
-		       demo_vm.pt.tables * PAGE_SIZE, demo_vm.pt.tables_peak * PAGE_SIZE);
+		       pt_table_bytes(&demo_vm.pt, demo_vm.pt.tables),
+		       pt_table_bytes(&demo_vm.pt, demo_vm.pt.tables_peak));
 	}
 	record_tables(r, &demo_vm);
 	vm_report(&demo_vm);
@@ -460,9 +477,9 @@ GETTER(leaf, (u64)(r->leaf_level < 0 ? 0 : 1ULL << (12 + 9 * r->leaf_level)) >> 
 
 static void demo_table(const struct demo_result *r, unsigned n)
 {
-	printf("demo: same guest, same source (%u us per request, %u MB/s), counter ticks at %llu "
-	       "Hz\n",
-	       DEMO_LATENCY_US, DEMO_MBYTES_S, arch_counter_freq());
+	printf("demo: same guest, same source (%llu us per request, %llu MB/s), counter ticks at "
+	       "%llu Hz\n",
+	       link_latency_us(), link_mbytes_s(), arch_counter_freq());
 	printf("demo: | %-34s |", "figure");
 	for (unsigned i = 0; i < n; i++)
 		if (r[i].ran)
@@ -506,11 +523,11 @@ static int demo_latency(u64 mem)
 	static struct demo_result r[3];
 	int status = 0;
 
-	printf("demo: ==== latency: strided touch, no mover, %u us per request, %u MB/s ====\n",
-	       DEMO_LATENCY_US, DEMO_MBYTES_S);
+	printf("demo: ==== latency: strided touch, no mover, %llu us per request, %llu MB/s ====\n",
+	       link_latency_us(), link_mbytes_s());
 	for (unsigned u = POSTCOPY_UNIT_4K; u <= POSTCOPY_UNIT_1G; u++) {
 		struct postcopy_config cfg =
-			demo_config((enum postcopy_unit)u, DEMO_LATENCY_US, DEMO_MBYTES_S);
+			demo_config((enum postcopy_unit)u, link_latency_us(), link_mbytes_s());
 		int rc = demo_prepare(&demo_vm, mem, &cfg);
 		bool made = !rc;
 
@@ -540,6 +557,61 @@ static int demo_latency(u64 mem)
 	return status;
 }
 
+/* Prints "x / d" as a percentage with three decimals. */
+static void print_percent(u64 x, u64 d)
+{
+	print_milli("", x * 100, d);
+	printf("%%");
+}
+
+/*
+ * Page-table reclaim: the guest reads every page in a scattered order
+ * (TG_MODE_PATTERN_SCATTER) with no mover, so every 2M region is a 4K table
+ * at once: the peak of a fully touched guest. The last arrivals collapse it
+ * to leaves, then the guest discards all but its first 2 MiB. The tables
+ * that map only guest RAM are counted by a walk (pt_count_tables); the rest,
+ * the root and those above RAM, any mapping in the VM needs.
+ */
+static int demo_reclaim(u64 mem)
+{
+	struct postcopy_config cfg = demo_config(POSTCOPY_UNIT_4K, 0, 0);
+	struct pgtable *pt = &demo_vm.pt;
+	u64 above = 0, peak = 0, now;
+	int rc = demo_prepare(&demo_vm, mem, &cfg);
+
+	printf("demo: ==== reclaim: every page read in a scattered order, no mover, then a "
+	       "discard ====\n");
+	if (rc)
+		return rc;
+	rc = demo_guest(&demo_vm, 0, TG_MODE_PATTERN_SCATTER, NULL);
+	if (!rc) {
+		/* Whatever lies above RAM was there at the peak too. */
+		above = pt->tables - pt_count_tables(pt, RAM_BASE, mem);
+		peak = pt->tables_peak - above;
+		printf("demo: reclaim: %llu faults; guest RAM's own tables at the peak %llu, then "
+		       "%s "
+		       "after the last page\n",
+		       demo_vm.pc.stats.faults, peak, level_name(leaf_level(&demo_vm, RAM_BASE)));
+		rc = demo_guest(&demo_vm, 1, TG_MODE_DISCARD_MOST, NULL);
+	}
+	if (!rc) {
+		now = pt_count_tables(pt, RAM_BASE, mem);
+		printf("demo: reclaim: discarded %llu of %llu MiB: guest RAM's own tables %llu of "
+		       "peak "
+		       "%llu, ",
+		       demo_vm.reports[GRANULE_REPORT_BYTES_DISCARD] >> 20, mem >> 20, now, peak);
+		print_percent(now, peak);
+		printf("\ndemo: reclaim: the whole stage 2 (root of %u page(s) and %llu table(s) "
+		       "above RAM): %llu of peak %llu bytes, ",
+		       pt->fmt->root_pages, above - 1, pt_table_bytes(pt, pt->tables),
+		       pt_table_bytes(pt, pt->tables_peak));
+		print_percent(pt_table_bytes(pt, pt->tables), pt_table_bytes(pt, pt->tables_peak));
+		printf("\n");
+	}
+	vm_destroy(&demo_vm);
+	return rc;
+}
+
 int demo_run(void)
 {
 	static struct demo_result results[3];
@@ -563,7 +635,8 @@ int demo_run(void)
 			status = 1;
 	}
 	demo_table(results, 3);
-	if (kopt.demo_mode == DEMO_COMPARE && (demo_latency(mem) || demo_round_trip()))
+	if (kopt.demo_mode == DEMO_COMPARE &&
+	    (demo_latency(mem) || demo_reclaim(mem) || demo_round_trip()))
 		status = 1;
 	printf("demo: %s\n", status ? "FAILED" : "done");
 	return status;

@@ -957,6 +957,7 @@ void vm_report(struct vm *vm)
 	       st->collapse_misses);
 	printf("vm%u: tables allocated %llu, freed %llu; page-table bytes now %llu (%llu tables), "
 	       "peak %llu (%llu tables)\n",
-	       vm->id, st->tables_allocated, st->tables_freed, vm->pt.tables * PAGE_SIZE,
-	       vm->pt.tables, vm->pt.tables_peak * PAGE_SIZE, vm->pt.tables_peak);
+	       vm->id, st->tables_allocated, st->tables_freed,
+	       pt_table_bytes(&vm->pt, vm->pt.tables), vm->pt.tables,
+	       pt_table_bytes(&vm->pt, vm->pt.tables_peak), vm->pt.tables_peak);
 }

@@ -62,6 +62,17 @@
  */
 #define TG_MODE_PATTERN_SMP 8
 
+/*
+ * TG_MODE_PATTERN_ALL in a scattered order: page (i * TG_SCATTER_STEP) mod
+ * pages for i = 1 .. pages - 1, a permutation of every page but its own (the
+ * step is a prime larger than any page count), with consecutive pages far
+ * apart. Every 2M region is then partly present until near the end: the most
+ * tables a postcopy fill ever needs (the random-touch workload). Reports the
+ * bytes verified; exit 0.
+ */
+#define TG_MODE_PATTERN_SCATTER 9
+#define TG_SCATTER_STEP		2654435761 /* prime, about 2^32 / golden ratio */
+
 /* What TG_MODE_DISCARD_MOST keeps: the first 2 MiB (its own page in one 2M region). */
 #define TG_KEEP_BYTES 0x200000
 

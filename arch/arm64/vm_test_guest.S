@@ -55,6 +55,8 @@ arm64_test_guest_start:
 	b.eq	mode_smp
 	cmp	x3, #TG_MODE_PATTERN_SMP
 	b.eq	mode_pattern_smp
+	cmp	x3, #TG_MODE_PATTERN_SCATTER
+	b.eq	mode_pattern_scatter
 	mov	x1, #TG_EXIT_BAD_MODE
 	b	exit
 
@@ -237,11 +239,28 @@ mode_pattern_all:
 	add	x23, x23, #4096
 	cmp	x23, x24
 	b.lo	1b
+report_verified:
 	sub	x11, x20, #4096
 	mov	x10, #GRANULE_REPORT_BYTES_VERIFIED
 	hypercall GRANULE_HC_REPORT, x10, x11
 	mov	x1, #TG_EXIT_OK
 	b	exit
+
+mode_pattern_scatter:
+	bl	pattern_setup
+	lsr	x24, x20, #12			// pages
+	mov	x26, #(TG_SCATTER_STEP & 0xffff)
+	movk	x26, #(TG_SCATTER_STEP >> 16), lsl #16
+	mov	x23, #1
+1:	cmp	x23, x24
+	b.hs	report_verified
+	mul	x9, x23, x26
+	udiv	x10, x9, x24
+	msub	x9, x10, x24, x9		// (i * step) mod pages
+	add	x0, x19, x9, lsl #12
+	bl	check_pattern_page
+	add	x23, x23, #1
+	b	1b
 
 mode_discard_most:
 	mov	x9, #TG_KEEP_BYTES
@@ -513,6 +532,11 @@ guest_vectors:
 	.irp	i, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 	vector	unexpected_vector
 	.endr
-	.balign	4096
+	/*
+	 * One page: the postcopy modes read "every page after its own"
+	 * (vmm/test_guest.h). A guest that outgrew it fails to assemble here
+	 * ("attempt to move .org backwards").
+	 */
+	.org	arm64_test_guest_start + 4096
 	.global	arm64_test_guest_end
 arm64_test_guest_end:
