@@ -122,6 +122,28 @@ static int opt_demo_mem(struct kernel_options *o, char *value)
 	return 0;
 }
 
+/* A number from 0 to max, remembered as given (0 is a value, not "unset"). */
+static int opt_set_number(const char *key, char *value, unsigned max, unsigned *out, bool *set)
+{
+	int rc = opt_count(key, value, 0, max, out);
+
+	*set = !rc;
+	return rc;
+}
+
+static int opt_demo_policy(struct kernel_options *o, char *value)
+{
+	if (value && !strcmp(value, "sequential"))
+		o->demo_policy = 0;
+	else if (value && !strcmp(value, "around"))
+		o->demo_policy = 1;
+	else {
+		printf("granule: cmdline: demo_policy= takes sequential or around\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int opt_flag(bool *flag, char *value)
 {
 	if (value)
@@ -148,6 +170,14 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 		return opt_bbm_study(o, value);
 	if (!strcmp(key, "demo_mem"))
 		return opt_demo_mem(o, value);
+	if (!strcmp(key, "demo_latency"))
+		return opt_set_number(key, value, 1000000, &o->demo_latency_us,
+				      &o->demo_latency_set);
+	if (!strcmp(key, "demo_bandwidth"))
+		return opt_set_number(key, value, 1000000, &o->demo_mbytes_s,
+				      &o->demo_bandwidth_set);
+	if (!strcmp(key, "demo_policy"))
+		return opt_demo_policy(o, value);
 	if (!strcmp(key, "semihosting"))
 		return opt_flag(&o->semihosting, value);
 	if (!strcmp(key, "quiet"))
@@ -156,7 +186,8 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	if (!strcmp(key, "BOOT_IMAGE") || !strcmp(key, "--"))
 		return 0;
 	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo[=MODE] demo_mem= "
-	       "demo_vcpus= bbm= hvo= bbm_study[=N] semihosting quiet)\n",
+	       "demo_vcpus= demo_latency= demo_bandwidth= demo_policy= bbm= hvo= bbm_study[=N] "
+	       "semihosting quiet)\n",
 	       key);
 	return -2;
 }

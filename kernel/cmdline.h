@@ -30,6 +30,15 @@ struct kernel_options {
 	 * (0 = the default, 4); at most one per CPU.
 	 */
 	unsigned demo_vcpus;
+	/*
+	 * demo_latency=US, demo_bandwidth=MB/s: the demo's page source, per
+	 * urgent request and per byte (default 20 us and 1000 MB/s; a bandwidth
+	 * of 0 charges nothing per byte). demo_policy=sequential|around: the
+	 * mover's order (vmm/postcopy.h).
+	 */
+	unsigned demo_latency_us, demo_mbytes_s;
+	bool demo_latency_set, demo_bandwidth_set;
+	unsigned demo_policy;
 	/* smp=N: start at most N CPUs (1 = boot CPU only). */
 	unsigned max_cpus;
 	/*

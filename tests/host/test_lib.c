@@ -53,5 +53,26 @@ static void test_cmdline(void)
 	EXPECT_EQ(cmdline_parse(badsmp, &o), -1);
 }
 
+/* The demo's link options: 0 is a value (no latency), not "unset"; bad values are refused. */
+static void test_cmdline_demo_link(void)
+{
+	struct kernel_options o = {0};
+	char line[] = "demo demo_latency=0 demo_bandwidth=250 demo_policy=around";
+	char bad_policy[] = "demo_policy=random";
+	char no_value[] = "demo_latency";
+	char too_fast[] = "demo_bandwidth=1000001";
+
+	EXPECT_EQ(cmdline_parse(line, &o), 0);
+	EXPECT(o.demo && o.demo_latency_set && o.demo_latency_us == 0);
+	EXPECT(o.demo_bandwidth_set && o.demo_mbytes_s == 250);
+	EXPECT_EQ(o.demo_policy, 1);
+	o = (struct kernel_options){0};
+	EXPECT_EQ(cmdline_parse(bad_policy, &o), -1);
+	EXPECT_EQ(cmdline_parse(no_value, &o), -1);
+	EXPECT(!o.demo_latency_set);
+	EXPECT_EQ(cmdline_parse(too_fast, &o), -1);
+	EXPECT(!o.demo_bandwidth_set);
+}
+
 KTAP_SUITE(suite_host_lib, "host-lib", KTAP_CASE(test_parse_u64), KTAP_CASE(test_snprintf),
-	   KTAP_CASE(test_cmdline));
+	   KTAP_CASE(test_cmdline), KTAP_CASE(test_cmdline_demo_link));
