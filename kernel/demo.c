@@ -29,7 +29,7 @@
 #include "lib/printf.h"
 #include "mm/hvo.h"
 #include "mm/pmm.h"
-#include "vmm/pattern.h"
+#include "vmm/source.h"
 #include "vmm/test_guest.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -391,14 +391,17 @@ static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r
 	return rc;
 }
 
-/* Ticks to fill n pages with the source's pattern: the page copy a fault pays. */
+/*
+ * Ticks to fill n pages from the VM's source: the page copy a fault pays,
+ * through the very function its transfer calls.
+ */
 static u64 fill_ticks(struct vm *vm, unsigned n)
 {
 	void *page = vm_slot_page(&vm->slots[0], RAM_BASE + PAGE_SIZE);
 	u64 start = arch_counter_read();
 
 	for (unsigned i = 0; i < n; i++)
-		granule_pattern_fill(page, RAM_BASE + PAGE_SIZE, PAGE_SIZE, DEMO_SEED);
+		source_fill(&vm->pc.cfg.source, page, RAM_BASE + PAGE_SIZE, PAGE_SIZE);
 	return arch_counter_read() - start;
 }
 

@@ -47,6 +47,11 @@ void source_wait_latency(const struct page_source *src);
  * failing page (after waiting fail_timeout_ticks; dst is then undefined).
  */
 int source_transfer(const struct page_source *src, void *dst, u64 gpa, u64 len);
+/*
+ * Writes the content of [gpa, gpa + len) (page aligned) into dst, with no
+ * wait: the part of source_transfer() that is the page copy.
+ */
+void source_fill(const struct page_source *src, void *dst, u64 gpa, u64 len);
 /* Busy-waits until the counter has advanced by ticks. */
 void source_spin_ticks(u64 ticks);
 
