@@ -160,7 +160,7 @@ static EFI_STATUS take_option(struct boot_info *bi, struct initrd *rd)
 	int n = cmdline_take(bi->cmdline, "initrd", rd->path, sizeof(rd->path));
 
 	if (n < 0) {
-		efi_print("granule: initrd=%s...: the path is longer than %d characters\n",
+		efi_print("granule: initrd=%.48s...: the path is longer than %d characters\n",
 			  rd->path, INITRD_PATH_MAX - 1);
 		return EFI_BAD_BUFFER_SIZE;
 	}
