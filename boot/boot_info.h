@@ -63,7 +63,8 @@ struct boot_info {
 	/*
 	 * The first boot module, or size 0: arm64 QEMU -initrd (DTB /chosen
 	 * linux,initrd-start and linux,initrd-end), PVH module 0 (hvm_start_info
-	 * modlist), the first Multiboot2 module tag. Its range is also a
+	 * modlist), the first Multiboot2 module tag, the file named by the UEFI
+	 * stub's initrd= load option (boot/uefi/efi_initrd.c). Its range is also a
 	 * MEM_BOOT_DATA range, so it stays intact. The test guests reach the VMM
 	 * this way (test=guests).
 	 */

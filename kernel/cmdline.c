@@ -223,6 +223,50 @@ int cmdline_parse(char *cmdline, struct kernel_options *opts)
 	return 0;
 }
 
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int cmdline_take(char *cmdline, const char *key, char *value, size_t value_size)
+{
+	size_t key_len = strlen(key), w = 0;
+	int found = 0;
+	bool fits = true;
+
+	for (char *p = cmdline; *p;) {
+		char *word;
+		size_t len;
+
+		while (is_blank(*p))
+			p++;
+		if (!*p)
+			break;
+		word = p;
+		while (*p && !is_blank(*p))
+			p++;
+		len = (size_t)(p - word);
+		if (len > key_len && !strncmp(word, key, key_len) && word[key_len] == '=') {
+			size_t value_len = len - key_len - 1;
+
+			if (!found++) {
+				fits = value_len < value_size;
+				value_len = MIN(value_len, value_size - 1);
+				memcpy(value, word + key_len + 1, value_len);
+				value[value_len] = '\0';
+			}
+			continue;
+		}
+		/* The write position never passes the read position: memmove in place. */
+		if (w)
+			cmdline[w++] = ' ';
+		memmove(cmdline + w, word, len);
+		w += len;
+	}
+	cmdline[w] = '\0';
+	return fits ? found : -1;
+}
+
 bool cmdline_wants_suite(const struct kernel_options *opts, const char *suite)
 {
 	if (opts->all_tests)

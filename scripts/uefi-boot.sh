@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boots granule.efi under QEMU with UEFI firmware (OVMF on x86-64, AAVMF on arm64).
 #
-#   scripts/uefi-boot.sh ARCH EFI_FILE CMDLINE [SMP] [MEM] [CPU]
+#   scripts/uefi-boot.sh [--file PATH]... ARCH EFI_FILE CMDLINE [SMP] [MEM] [CPU]
+#     --file    copy PATH into the FAT volume's root beside the app (repeatable),
+#               e.g. a guest ELF for the command line's initrd=\NAME
 #     ARCH      arm64 | x86_64
 #     EFI_FILE  the application (build/ARCH/granule.efi)
 #     CMDLINE   the kernel command line, passed as the app's UEFI load options
@@ -24,7 +26,7 @@
 set -uo pipefail
 
 usage() {
-	echo "usage: $0 ARCH EFI_FILE CMDLINE [SMP] [MEM] [CPU]" >&2
+	echo "usage: $0 [--file PATH]... ARCH EFI_FILE CMDLINE [SMP] [MEM] [CPU]" >&2
 	exit 2
 }
 die() {
@@ -32,6 +34,22 @@ die() {
 	exit 2
 }
 
+files=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--file)
+		[ $# -ge 2 ] || usage
+		files+=("$2")
+		shift 2
+		;;
+	--file=*)
+		files+=("${1#--file=}")
+		shift
+		;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
 if [ $# -lt 3 ] || [ $# -gt 6 ]; then
 	usage
 fi
@@ -39,6 +57,12 @@ arch=$1 efi=$2 cmdline=$3 smp=${4:-1} mem=${5:-512M} cpu=${6:-}
 timeout_s=${TIMEOUT:-120}
 
 [ -f "$efi" ] || die "no such file: $efi (build it with: make ARCH=$arch)"
+for f in "${files[@]}"; do
+	[ -f "$f" ] || die "--file: no such file: $f"
+	case ${f##*/} in
+	granule.efi | startup.nsh) die "--file: ${f##*/} is the name of the app or its script" ;;
+	esac
+done
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "SMP must be a positive number, not '$smp'"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "TIMEOUT must be a positive number of seconds"
 # The UEFI Shell gives these characters a meaning in a script line.
@@ -76,6 +100,9 @@ trap cleanup EXIT
 
 mkdir "$tmp/esp"
 cp "$efi" "$tmp/esp/granule.efi"
+for f in "${files[@]}"; do
+	cp "$f" "$tmp/esp/"
+done
 printf '@echo -off\r\nfs0:\r\ngranule.efi %s\r\nreset -s\r\n' "$cmdline" >"$tmp/esp/startup.nsh"
 mkfifo "$tmp/in"
 : >"$tmp/log"

@@ -36,7 +36,8 @@ static void con_write(const char *s)
 
 void efi_print(const char *fmt, ...)
 {
-	char buf[256];
+	/* Room for a message naming a path of up to 255 characters (efi_initrd.c). */
+	char buf[512];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -3,9 +3,9 @@
  * The UEFI application entry, one for arm64 and x86-64. GNU-EFI's crt0 has
  * already applied the image's own relocations when efi_main() runs. It gathers
  * what the kernel needs while boot services exist (command line, tables, image
- * extent, memory map), exits boot services and enters kernel_main() on the
- * kernel's boot stack. Firmware runs with VA == PA, so no address translation
- * is needed anywhere here.
+ * extent, the initrd= boot module, memory map), exits boot services and enters
+ * kernel_main() on the kernel's boot stack. Firmware runs with VA == PA, so no
+ * address translation is needed anywhere here.
  */
 #include "boot/uefi/uefi.h"
 #include <efishell.h>
@@ -94,7 +94,8 @@ static EFI_STATUS read_cmdline(EFI_HANDLE image, EFI_BOOT_SERVICES *bs, EFI_LOAD
 	return EFI_SUCCESS;
 }
 
-static EFI_STATUS read_loaded_image(EFI_HANDLE image, EFI_BOOT_SERVICES *bs, struct boot_info *bi)
+static EFI_STATUS read_loaded_image(EFI_HANDLE image, EFI_BOOT_SERVICES *bs, struct boot_info *bi,
+				    EFI_LOADED_IMAGE **out)
 {
 	EFI_LOADED_IMAGE *li;
 	EFI_STATUS status;
@@ -118,6 +119,7 @@ static EFI_STATUS read_loaded_image(EFI_HANDLE image, EFI_BOOT_SERVICES *bs, str
 			  "mislinked\n");
 		return EFI_LOAD_ERROR;
 	}
+	*out = li;
 	return read_cmdline(image, bs, li, bi);
 }
 
@@ -173,15 +175,20 @@ static EFI_STATUS check_memory_map(EFI_BOOT_SERVICES *bs)
 static EFI_STATUS gather(EFI_HANDLE image, EFI_SYSTEM_TABLE *st, struct boot_info *bi)
 {
 	EFI_BOOT_SERVICES *bs = st->BootServices;
+	EFI_LOADED_IMAGE *li;
 	EFI_STATUS status;
 
 	/* The boot manager arms a 5 minute watchdog before starting us (UEFI 2.x 3.1.2). */
 	bs->SetWatchdogTimer(0, 0, 0, NULL);
-	status = read_loaded_image(image, bs, bi);
+	status = read_loaded_image(image, bs, bi, &li);
 	if (EFI_ERROR(status))
 		return status;
 	find_tables(st, bi);
 	status = uefi_arch_prepare(bs, bi);
+	if (EFI_ERROR(status))
+		return status;
+	/* After the cheap checks: a bad DTB is reported before a long read. */
+	status = efi_load_initrd(bs, li->DeviceHandle, bi);
 	if (EFI_ERROR(status))
 		return status;
 	return check_memory_map(bs);
@@ -197,8 +204,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
 	print_banner(st);
 	status = gather(image, st, bi);
 	if (EFI_ERROR(status)) {
+		/*
+		 * Back to the firmware with the status; the exit line is the one
+		 * every granule run ends with, which scripts and the test runner read.
+		 */
 		efi_print("granule: UEFI stub giving up (status 0x%llx)\n",
 			  (unsigned long long)status);
+		efi_print("granule: exit 1\n");
 		return status;
 	}
 	efi_print("granule: exiting boot services\n");

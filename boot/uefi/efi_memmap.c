@@ -5,8 +5,9 @@
 /*
  * After ExitBootServices the boot services' and the loader's memory is free
  * RAM (UEFI 2.x 7.4). The loader data ranges hold boot_info (inside this
- * image) and the x86 trampoline page; memmap_init() removes those through
- * image_start/end and lowmem_trampoline. Runtime services stay reserved: the
+ * image), the x86 trampoline page and the initrd= module; memmap_init()
+ * removes those through image_start/end, lowmem_trampoline and the module's
+ * MEM_BOOT_DATA range (efi_initrd.c). Runtime services stay reserved: the
  * firmware may still be called through them. Unknown types are reserved,
  * never guessed usable.
  */

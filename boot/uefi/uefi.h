@@ -26,6 +26,15 @@ int efi_shell_args_to_cmdline(CHAR16 **argv, UINTN argc, char *out, size_t out_s
 int efi_load_options_to_cmdline(const CHAR16 *opts, u32 size_bytes, char *out, size_t out_size);
 
 /*
+ * The load option initrd=\PATH\FILE (efi_initrd.c): takes it out of
+ * bi->cmdline, reads the file from the volume on device (the LoadedImage's
+ * DeviceHandle) into EfiLoaderData pages and records it as the boot module.
+ * Without the option, does nothing. Returns an error after printing what went
+ * wrong with which file.
+ */
+EFI_STATUS efi_load_initrd(EFI_BOOT_SERVICES *bs, EFI_HANDLE device, struct boot_info *bi);
+
+/*
  * Appends the firmware memory map to bi as the kernel's memory types, merging
  * neighbours of the same type. Free RAM that the running translation cannot
  * write, or that holds its tables, becomes reserved. No firmware calls: it

@@ -53,6 +53,27 @@ static void test_cmdline(void)
 	EXPECT_EQ(cmdline_parse(badsmp, &o), -1);
 }
 
+/* initrd= is taken out of the line, wherever and however often it appears. */
+static void test_cmdline_take(void)
+{
+	char line[] = "initrd=\\guest.elf  test=all\tsmp=2 initrdx=1 initrd=/second";
+	char none[] = "test=all";
+	char empty[] = "initrd= quiet";
+	char value[16];
+	char small[4];
+
+	EXPECT_EQ(cmdline_take(line, "initrd", value, sizeof(value)), 2);
+	EXPECT(!strcmp(value, "\\guest.elf"));
+	EXPECT(!strcmp(line, "test=all smp=2 initrdx=1"));
+	EXPECT_EQ(cmdline_take(none, "initrd", value, sizeof(value)), 0);
+	EXPECT(!strcmp(none, "test=all"));
+	EXPECT_EQ(cmdline_take(empty, "initrd", value, sizeof(value)), 1);
+	EXPECT(!strcmp(value, "") && !strcmp(empty, "quiet"));
+	strcpy(line, "initrd=\\toolong.elf");
+	EXPECT_EQ(cmdline_take(line, "initrd", small, sizeof(small)), -1);
+	EXPECT(!strcmp(small, "\\to") && !strcmp(line, ""));
+}
+
 /* The demo's link options: 0 is a value (no latency), not "unset"; bad values are refused. */
 static void test_cmdline_demo_link(void)
 {
@@ -75,4 +96,5 @@ static void test_cmdline_demo_link(void)
 }
 
 KTAP_SUITE(suite_host_lib, "host-lib", KTAP_CASE(test_parse_u64), KTAP_CASE(test_snprintf),
-	   KTAP_CASE(test_cmdline), KTAP_CASE(test_cmdline_demo_link));
+	   KTAP_CASE(test_cmdline), KTAP_CASE(test_cmdline_take),
+	   KTAP_CASE(test_cmdline_demo_link));

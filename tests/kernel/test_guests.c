@@ -2,7 +2,8 @@
 /*
  * The newlib test guest (tests/guests/, guest-hypercall.elf) as a real VM:
  * the kernel gets it as a boot module (QEMU -initrd on arm64, PVH module 0 on
- * x86), loads it with the ELF loader (vmm/elf.h) and runs it in postcopy with
+ * x86, initrd=\FILE under UEFI), loads it with the ELF loader (vmm/elf.h) and
+ * runs it in postcopy with
  * the pattern source, on several vCPUs. The guest's own KTAP (its workloads:
  * ABI, libc, sequential and random touch, byte-for-byte verification,
  * discard then refault, several vCPUs on disjoint and shared ranges) is
@@ -38,7 +39,8 @@ static bool guests_unavailable(const char **reason)
 		return true;
 	if (!boot_info_kernel->module_size) {
 		*reason = "no guest ELF: boot with QEMU -initrd build/guests/<arch>/"
-			  "guest-hypercall.elf (a PVH module on x86)";
+			  "guest-hypercall.elf (a PVH module on x86; initrd=\\FILE under "
+			  "UEFI)";
 		return true;
 	}
 	return false;

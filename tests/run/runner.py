@@ -44,7 +44,7 @@ KILL_GRACE = 5  # seconds between SIGTERM and SIGKILL for the process group
 DEFAULTS = {
     "emulator": "", "kernel": "", "cpu": "", "kvm_cpu": "host", "smp": "1", "mem": "512M",
     "machine": "", "accel": "any", "cmdline": "test=all", "timeout": "120", "expect": "0",
-    "expect_output": "", "ktap": "", "extra": "", "fixtures": "no",
+    "expect_output": "", "ktap": "", "extra": "", "files": "", "fixtures": "no",
 }
 BOOTS = ("image", "pvh", "uefi", "bochs")
 
@@ -72,6 +72,8 @@ def normalize(name, raw):
     unknown = set(raw) - set(DEFAULTS) - {"arch", "boot"}
     if unknown:
         raise SystemExit(f"matrix: [{name}]: unknown key(s) {', '.join(sorted(unknown))}")
+    if raw["files"] and boot != "uefi":
+        raise SystemExit(f"matrix: [{name}]: files is only for uefi boots")
     expect = raw["expect"].strip()
     if expect != "nonzero" and not re.fullmatch(r"-?\d+", expect):
         raise SystemExit(f"matrix: [{name}]: expect must be a number or 'nonzero'")
@@ -89,7 +91,8 @@ def normalize(name, raw):
         "timeout": float(raw["timeout"]), "expect": expect,
         "expect_output": [p.strip() for p in raw["expect_output"].splitlines() if p.strip()],
         "ktap": {"yes": True, "no": False, "": ktap_default}[raw["ktap"]],
-        "extra": raw["extra"], "fixtures": raw["fixtures"] == "yes",
+        "extra": raw["extra"], "files": shlex.split(raw["files"]),
+        "fixtures": raw["fixtures"] == "yes",
         # What the launcher's exit status promises: qemu-boot.sh exits with the guest's own
         # status ("exact"); uefi-boot.sh and bochs-boot.sh 0 exactly when the kernel said
         # exit 0 ("zero").
@@ -114,9 +117,10 @@ def launcher(cfg, accel, args):
         return cmd + [cfg["arch"], kernel, cfg["cmdline"], "--"] + extra
     if extra:
         raise SystemExit(f"matrix: [{cfg['name']}]: extra is only for QEMU -kernel boots")
-    if cfg["boot"] == "uefi":  # interface: ARCH EFI_FILE CMDLINE [SMP] [MEM] [CPU]
-        return ["scripts/uefi-boot.sh", cfg["arch"], kernel, cfg["cmdline"], cfg["smp"],
-                cfg["mem"], cpu]
+    if cfg["boot"] == "uefi":  # interface: [--file PATH]... ARCH EFI_FILE CMDLINE [SMP] [MEM] [CPU]
+        files = [w for f in cfg["files"] for w in ("--file", f)]
+        return ["scripts/uefi-boot.sh"] + files + [cfg["arch"], kernel, cfg["cmdline"],
+                                                   cfg["smp"], cfg["mem"], cpu]
     # bochs-boot.sh: ELF CMDLINE [CPU_MODEL] [SMP] [MEM_MB]
     return ["scripts/bochs-boot.sh", kernel, cfg["cmdline"], cpu, cfg["smp"],
             cfg["mem"].rstrip("M")]

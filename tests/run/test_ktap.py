@@ -185,5 +185,24 @@ class LogChecks(unittest.TestCase):
         self.assertTrue(any("no KTAP" in p for p in v.problems))
 
 
+class Launchers(unittest.TestCase):
+    """runner.launcher: a matrix entry's files reach uefi-boot.sh as --file options."""
+
+    ARGS = type("Args", (), {"build": "build", "fixtures": "build/test-fixtures"})
+
+    def test_uefi_files_become_file_options(self):
+        cfg = runner.normalize("u", {**runner.DEFAULTS, "arch": "arm64", "boot": "uefi",
+                                     "files": "a.elf dir/b.elf", "smp": "4"})
+        cmd = runner.launcher(cfg, "tcg", self.ARGS)
+        self.assertEqual(cmd[:6], ["scripts/uefi-boot.sh", "--file", "a.elf", "--file",
+                                   "dir/b.elf", "arm64"])
+        self.assertEqual(cmd[6:], ["build/arm64/granule.efi", "test=all", "4", "512M", "max"])
+
+    def test_files_only_for_uefi(self):
+        with self.assertRaises(SystemExit):
+            runner.normalize("i", {**runner.DEFAULTS, "arch": "arm64", "boot": "image",
+                                   "files": "a.elf"})
+
+
 if __name__ == "__main__":
     unittest.main()
