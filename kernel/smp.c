@@ -34,10 +34,23 @@ struct work_queue {
 
 static struct work_queue work_queues[MAX_CPUS];
 
-/* 1 second in counter ticks: a CPU that does not answer by then is reported. */
+/* 1 second in counter ticks: a CPU that does not come online by then is reported. */
 static u64 timeout_ticks(void)
 {
 	return arch_counter_freq();
+}
+
+/*
+ * How long smp_call() waits for a target: 10 s, then its caller reports the
+ * CPU (a TLB shootdown panics). Generous because under emulation a CPU is a
+ * host thread, and on an overloaded host (more vCPUs than cores, other
+ * emulators running) it can go unscheduled for over a second while the
+ * counter, which follows the host clock, runs on. Linux's CSD-lock watchdog
+ * similarly waits 5 s before it complains.
+ */
+static u64 call_timeout_ticks(void)
+{
+	return 10 * arch_counter_freq();
 }
 
 void smp_init(struct boot_info *bi)
@@ -260,7 +273,7 @@ int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 		if (__atomic_compare_exchange_n(&c->pending, &idle, 1, false, __ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			break;
-		if (arch_counter_read() - start > timeout_ticks())
+		if (arch_counter_read() - start > call_timeout_ticks())
 			return -1;
 		wait_serving_calls();
 	}
@@ -274,7 +287,7 @@ int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 		return 0;
 	start = arch_counter_read();
 	while (__atomic_load_n(&c->pending, __ATOMIC_ACQUIRE)) {
-		if (arch_counter_read() - start > timeout_ticks())
+		if (arch_counter_read() - start > call_timeout_ticks())
 			return -1;
 		wait_serving_calls();
 	}
