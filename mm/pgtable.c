@@ -896,8 +896,15 @@ static int map_one_locked(struct pgtable *pt, struct pt_entry *e, u64 leaf)
 		/* A table where the leaf goes keeps its finer mappings: the walk handles it. */
 		done = false;
 	} else {
+		/*
+		 * set_entry() gets a copy: were e's own address passed out, the
+		 * compiler would keep e in memory and reload it around every
+		 * atomic on the fast path above (the count update among them).
+		 */
+		struct pt_entry copy = *e;
+
 		gather_init(&g, pt);
-		done = set_entry(pt, &g, e, leaf);
+		done = set_entry(pt, &g, &copy, leaf);
 		gather_flush(&g);
 	}
 	table_unlock(e->table);
