@@ -896,8 +896,15 @@ static int map_one_locked(struct pgtable *pt, struct pt_entry *e, u64 leaf)
 		/* A table where the leaf goes keeps its finer mappings: the walk handles it. */
 		done = false;
 	} else {
+		/*
+		 * set_entry() gets a copy: were e's own address passed out, the
+		 * compiler would keep e in memory and reload it around every
+		 * atomic on the fast path above (the count update among them).
+		 */
+		struct pt_entry copy = *e;
+
 		gather_init(&g, pt);
-		done = set_entry(pt, &g, e, leaf);
+		done = set_entry(pt, &g, &copy, leaf);
 		gather_flush(&g);
 	}
 	table_unlock(e->table);
@@ -1131,7 +1138,8 @@ int pt_split(struct pgtable *pt, u64 va, u64 size, unsigned level)
 /*
  * A table collapses when its entries are leaves mapping one aligned, uniform
  * run: entry i must equal the first plus i steps. Differences are OR-ed
- * together branch-free, four entries at a time. The caller holds the table's
+ * together branch-free, eight entries at a time (the loop's own increments,
+ * compare and branch are then shared by eight). The caller holds the table's
  * lock. Only a compare-and-swap installer can still write an entry, and only
  * an empty one above level 0: racy says to read with atomics then. Level-0
  * tables read plainly, which lets the compiler fold each load into the XOR.
@@ -1146,16 +1154,42 @@ static pt_always_inline bool uniform_run(const struct pt_format *fmt, const u64 
 	    !IS_ALIGNED(pa_addr(pt_entry_pa(fmt, first)), pt_level_size(level)))
 		return false;
 #define RUN_ENTRY(i) ((racy ? peek_entry(&p[i]) : p[i]) ^ (expect + (i)*step))
-	for (const u64 *p = child, *end = child + PT_ENTRIES; p < end; p += 4, expect += 4 * step)
-		differ |= RUN_ENTRY(0) | RUN_ENTRY(1) | RUN_ENTRY(2) | RUN_ENTRY(3);
+	_Static_assert(PT_ENTRIES % 8 == 0, "uniform_run() checks eight entries at a time");
+	for (const u64 *p = child, *end = child + PT_ENTRIES; p < end; p += 8, expect += 8 * step)
+		differ |= RUN_ENTRY(0) | RUN_ENTRY(1) | RUN_ENTRY(2) | RUN_ENTRY(3) | RUN_ENTRY(4) |
+			  RUN_ENTRY(5) | RUN_ENTRY(6) | RUN_ENTRY(7);
 #undef RUN_ENTRY
 	return differ == 0;
 }
 
 static bool table_is_uniform_run(const struct pt_format *fmt, const u64 *child, unsigned level)
 {
-	return level > 1 ? uniform_run(fmt, child, level, true)
-			 : uniform_run(fmt, child, level, false);
+	/* Below level 1 the step is a constant: the expected values need no registers. */
+	return level > 1 ? uniform_run(fmt, child, level, true) : uniform_run(fmt, child, 1, false);
+}
+
+/*
+ * The attribute bits of the leaf that replaces a table whose first entry is
+ * first, remembered for the walk: a collapse usually meets the same
+ * attributes table after table, and decoding and re-encoding them costs
+ * more than the rest of the table's bookkeeping. The result depends only on
+ * first's bits outside the output address (where every format keeps its
+ * attributes), so those are the key; a valid entry's are never 0.
+ */
+struct collapse_memo {
+	u64 from;
+	u64 attr_bits;
+};
+
+static u64 collapsed_attr_bits(const struct pt_format *fmt, struct collapse_memo *memo, u64 first)
+{
+	u64 from = leaf_attr_bits(fmt, first);
+
+	if (unlikely(from != memo->from)) {
+		memo->from = from;
+		memo->attr_bits = leaf_attr_encoding(fmt, pt_decode_attrs(fmt, first));
+	}
+	return memo->attr_bits;
 }
 
 /* Replaces the table below the locked entry e by one leaf, child locked (parent first). */
@@ -1174,8 +1208,8 @@ static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit w
 	if (table_is_uniform_run(fmt, entries, e->level) && table_mark_dead(c, PT_ENTRIES)) {
 		first = load_entry(entries);
 		resize_entry(w, e,
-			     pt_encode_leaf(fmt, pt_entry_pa(fmt, first),
-					    pt_decode_attrs(fmt, first), e->level));
+			     encode_leaf(fmt, pt_entry_pa(fmt, first),
+					 collapsed_attr_bits(fmt, w->op->priv, first), e->level));
 		gather_add_table(&w->gather, child);
 		tables_add(w->pt, -1);
 	}
@@ -1187,7 +1221,8 @@ static const struct pt_visitor collapse_visitor = {collapse_visit, PT_VISIT_TABL
 
 int pt_collapse_bbm(struct pgtable *pt, u64 va, u64 size, unsigned bbm_level)
 {
-	struct pt_op op = {.bbm_below = bbm_below(pt, bbm_level)};
+	struct collapse_memo memo = {0};
+	struct pt_op op = {.bbm_below = bbm_below(pt, bbm_level), .priv = &memo};
 
 	return walk(pt, &op, va, size, &collapse_visitor);
 }
@@ -1339,6 +1374,10 @@ int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_reg
 	/* The break marker must be invalid in every format; the memo key is output address. */
 	BUG_ON(fmt->valid_mask & PT_BREAK_MARKER);
 	BUG_ON((fmt->oa_mask & ATTR_MEMO_KEY) != ATTR_MEMO_KEY);
+	/* Attributes and the valid bits lie outside the output address: collapse's memo key. */
+	for (unsigned i = 0; i < PT_PROT_BITS; i++)
+		BUG_ON((fmt->prot_bits[i].set | fmt->prot_bits[i].clear) & fmt->oa_mask);
+	BUG_ON((fmt->memtype_mask | fmt->valid_mask) & fmt->oa_mask);
 	*pt = (struct pgtable){.fmt = fmt,
 			       .regime = regime,
 			       .reclaim = PT_RECLAIM_IMMEDIATE,

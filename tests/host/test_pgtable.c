@@ -273,6 +273,33 @@ static void test_collapse_refuses_mixed(void)
 	each_format(no_collapse_when_mixed_body);
 }
 
+/* One collapse over tables with different attributes: each leaf keeps its table's own. */
+static void collapse_keeps_each_tables_attrs_body(const struct pt_format *fmt)
+{
+	static const struct pt_attrs *const expect[] = {&rw, &rw, &ro, &dev, &rw};
+	struct pgtable pt;
+	struct pt_translation t;
+
+	EXPECT_EQ(pt_init(&pt, fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), MiB(10), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	for (unsigned i = 0; i < 5; i++)
+		EXPECT_EQ(pt_protect(&pt, VA0 + i * MiB(2), MiB(2), *expect[i]), 0);
+	EXPECT_EQ(pt_collapse(&pt, VA0, MiB(10)), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		EXPECT(maps_to(&pt, VA0 + i * MiB(2) + KiB(4), PA0 + i * MiB(2) + KiB(4), 1));
+		EXPECT(pt_translate(&pt, VA0 + i * MiB(2), &t));
+		EXPECT_EQ(t.attrs.prot, expect[i]->prot);
+		EXPECT_EQ(t.attrs.memtype, expect[i]->memtype);
+	}
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+}
+
+static void test_collapse_keeps_each_tables_attrs(void)
+{
+	each_format(collapse_keeps_each_tables_attrs_body);
+}
+
 static void protect_body(const struct pt_format *fmt)
 {
 	struct pgtable pt;
@@ -409,6 +436,7 @@ KTAP_SUITE(suite_host_pgtable, "host-pgtable", KTAP_CASE(test_arm64_encoding),
 	   KTAP_CASE(test_x86_encoding), KTAP_CASE(test_live_change_rules),
 	   KTAP_CASE(test_map_largest_leaves), KTAP_CASE(test_map_forced_4k),
 	   KTAP_CASE(test_split_and_collapse), KTAP_CASE(test_collapse_refuses_mixed),
+	   KTAP_CASE(test_collapse_keeps_each_tables_attrs),
 	   KTAP_CASE(test_protect_splits_partial_block), KTAP_CASE(test_unmap_reclaims_every_level),
 	   KTAP_CASE(test_unmap_inside_block), KTAP_CASE(test_bad_ranges_rejected),
 	   KTAP_CASE(test_out_of_memory_leaves_tree_consistent),
