@@ -9,17 +9,18 @@
  * quarter of the bytes each, while the mover streams on a fifth CPU (`make
  * run` boots 5). With only 4 CPUs (a 4-core board) no CPU is left for the
  * mover: it streams, 2M at a time, on the CPUs whose vCPU has finished
- * (vm->while_off), so nearly every page arrives by a fault, four at a time. The progress bar is
- * drawn between vCPU 0's exits. (x86's built-in guest has no SMP mode: one vCPU there, the mover on
- * another CPU.) Then the tables are shown collapsed, the
- * guest discards almost everything and the VM reports. The same workload then
- * runs with 2M faults (a fault waits for its whole 2M region) and a table
- * compares the two (demo=hgm|2m|1g runs one mode alone). Three quiet phases
- * with one busy CPU follow: the fault latency of each unit (4K, 2M, 1G) for the
- * same source; page-table reclaim (a scattered touch of every page, which
- * needs the most tables, then a discard of all but 2 MiB); and one 4K fault
- * round trip (exit to resume, page fill excluded), measured by difference. Under QEMU -icount their
- * ticks count instructions (scripts/bench-vmm.py, docs/benchmarks.md).
+ * (vm->while_off), so nearly every page arrives by a fault, four at a time.
+ * The progress bar is drawn between vCPU 0's exits. (x86's built-in guest has
+ * no SMP mode: one vCPU there, the mover on another CPU.) Then the tables are
+ * shown collapsed, the guest discards almost everything and the VM reports.
+ * The same workload then runs with 2M faults (a fault waits for its whole 2M
+ * region) and a table compares the two (demo=hgm|2m|1g runs one mode alone).
+ * Three quiet phases with one busy CPU follow: the fault latency of each unit
+ * (4K, 2M, 1G) for the same source; page-table reclaim (a scattered touch of
+ * every page, which needs the most tables, then a discard of all but 2 MiB);
+ * and one 4K fault round trip (exit to resume, page fill excluded), measured
+ * by difference. Under QEMU -icount their ticks count instructions
+ * (scripts/bench-vmm.py, docs/benchmarks.md).
  */
 #include "kernel/demo.h"
 #include "arch/arch.h"
@@ -36,8 +37,7 @@
 #include "tests/kernel/vm_tests.h"
 
 #define DEMO_SEED 0x5eedc0b7ULL
-/* The tests' link model (docs/postcopy.md), unless demo_latency= / demo_bandwidth= say otherwise.
- */
+/* The tests' link model (docs/postcopy.md); demo_latency= and demo_bandwidth= override it. */
 #define DEMO_LATENCY_US	 20
 #define DEMO_MBYTES_S	 1000
 #define DEMO_BAR_WIDTH	 40
