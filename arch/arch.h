@@ -7,6 +7,7 @@
 #ifndef ARCH_ARCH_H
 #define ARCH_ARCH_H
 
+#include "lib/errno.h"
 #include "lib/types.h"
 
 struct boot_info;
@@ -49,8 +50,10 @@ void arch_set_this_cpu(struct percpu *cpu);
 unsigned arch_smp_discover(struct boot_info *bi);
 /*
  * Starts the CPU with logical index cpu on stack_top; it must end in
- * secondary_main() (kernel/smp.c) with its percpu pointer set. Returns 0 or a
- * negative error (the firmware's refusal, a timeout) with a message printed.
+ * secondary_main() (kernel/smp.c) with its percpu pointer set. Returns 0 or,
+ * with a message printed, ERR_NOTSUP (no way to start CPUs), ERR_IO (the
+ * firmware refused), ERR_TIMEDOUT (the CPU's interrupt controller never took
+ * the start IPIs) or ERR_RANGE (the kernel's tables out of the AP's reach).
  */
 int arch_cpu_start(unsigned cpu, u64 hwid, void *stack_top);
 
@@ -131,7 +134,7 @@ void arch_trigger_bad_exception(void);
  * ---- Virtualization backend (arm64 EL2; VMX and SVM later): used by vmm/ only ----
  * A backend enters a guest and decodes its exits into the common exit record
  * (vmm/exit.h); memory slots, the stage-2 fault path and hypercalls are
- * generic. Errors are negative numbers.
+ * generic. Errors are the negative ERR_* codes of lib/errno.h.
  */
 struct vm_exit;
 struct arch_vcpu; /* the backend's vCPU state, arch_vcpu_size() bytes */
@@ -147,10 +150,14 @@ bool arch_vm_available(const char **reason);
 /*
  * Builds the guest page-table format (stage 2 / EPT / NPT) for a guest-physical
  * space of at most want_bits, narrowed to what the CPU allows. Returns the
- * number of bits chosen, or a negative error.
+ * number of bits chosen (positive, not an error), ERR_NOTSUP when the CPU
+ * cannot run guests, or ERR_INVAL when no format fits want_bits.
  */
 int arch_vm_format_init(struct pt_format *fmt, unsigned want_bits);
-/* Allocates an identifier for a VM whose tables are rooted at root (format fmt). */
+/*
+ * Allocates an identifier for a VM whose tables are rooted at root (format
+ * fmt): 0, or ERR_BUSY when every identifier is in use.
+ */
 int arch_vm_init(struct arch_vm *avm, const struct pt_format *fmt, paddr_t root);
 /* Drops every TLB entry of the VM and frees its identifier. */
 void arch_vm_destroy(struct arch_vm *avm);
@@ -182,11 +189,15 @@ void arch_vcpu_put(struct arch_vcpu *v);
  * vmm/vcpu.c holds a weak no-op for backends that need nothing (SVM, VMX).
  */
 void arch_vcpu_set_index(struct arch_vcpu *v, unsigned index);
-/* Runs the loaded vCPU until its next exit, decoded into *exit. */
+/* Runs the loaded vCPU until its next exit, decoded into *exit; ERR_INVAL when not loaded. */
 int arch_vcpu_run(struct arch_vcpu *v, struct vm_exit *exit);
 /* Sets the result register of a hypercall or SMC (arm64 x0, x86 rax). */
 void arch_vcpu_set_result(struct arch_vcpu *v, u64 value);
-/* Makes the faulting access of exit (a stage-2 fault) raise an external abort in the guest. */
+/*
+ * Makes the faulting access of exit (a stage-2 fault) raise an external abort
+ * in the guest: 0, or ERR_INVAL when exit is no stage-2 fault or the guest is
+ * in no state to take the abort.
+ */
 int arch_vcpu_inject_abort(struct arch_vcpu *v, const struct vm_exit *exit);
 
 /* The built-in test guest (vmm/test_guest.h): position independent; NULL when none. */

@@ -21,6 +21,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
+#include "lib/errno.h"
 #include "lib/printf.h"
 #include "mm/hvo.h"
 #include "mm/kmap.h"
@@ -115,7 +116,7 @@ static int study_strategy(enum hvo_strategy s, unsigned rounds)
 		printf("bbm-study: strategy %s: could not optimize a 2 MiB page\n", name);
 		if (pa_addr(pa))
 			pmm_free(pa, ORDER_2M);
-		return -1;
+		return ERR_NOMEM;
 	}
 	nreaders = start_readers(pa);
 	for (unsigned round = 0; round < rounds; round++) {
@@ -145,12 +146,16 @@ int bbm_study_run(unsigned rounds)
 	printf("bbm-study,level,strategy,op,round,latency,breaks,break_sum,break_max,nt,direct,"
 	       "fixups,fixup_sum,fixup_max,rendezvous,tlbi,barriers,ipis\n");
 	for (unsigned s = HVO_RENDEZVOUS; s < HVO_STRATEGIES; s++) {
+		int err;
+
 		if (!hvo_set_strategy((enum hvo_strategy)s)) {
 			printf("bbm-study: strategy %s: not usable on this CPU: %s\n",
 			       hvo_strategy_name(s), hvo_strategy_unusable(s));
 			continue;
 		}
-		rc |= study_strategy((enum hvo_strategy)s, rounds);
+		err = study_strategy((enum hvo_strategy)s, rounds);
+		if (!rc)
+			rc = err; /* the first error */
 	}
 	hvo_set_strategy(saved);
 	printf("bbm-study: done\n");

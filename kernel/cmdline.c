@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "kernel/cmdline.h"
 #include "arch/arch.h"
+#include "lib/errno.h"
 #include "lib/printf.h"
 #include "lib/parse.h"
 #include "lib/string.h"
@@ -10,7 +11,7 @@ struct kernel_options kopt = {.max_cpus = MAX_CPUS, .bbm_level = 2};
 static int opt_test(struct kernel_options *o, char *value)
 {
 	if (!value || !*value)
-		return -1;
+		return ERR_INVAL;
 	o->run_tests = true;
 	if (!strcmp(value, "all")) {
 		o->all_tests = true;
@@ -24,7 +25,7 @@ static int opt_test(struct kernel_options *o, char *value)
 		if (o->nr_suites == CMDLINE_MAX_SUITES) {
 			printf("granule: cmdline: more than %d suites in test=\n",
 			       CMDLINE_MAX_SUITES);
-			return -1;
+			return ERR_INVAL;
 		}
 		o->suites[o->nr_suites++] = value;
 		value = comma ? comma + 1 : NULL;
@@ -39,7 +40,7 @@ static int opt_count(const char *key, char *value, unsigned min, unsigned max, u
 
 	if (!value || !parse_u64(value, strlen(value), &n) || n < min || n > max) {
 		printf("granule: cmdline: %s= takes a number from %u to %u\n", key, min, max);
-		return -1;
+		return ERR_INVAL;
 	}
 	*out = (unsigned)n;
 	return 0;
@@ -51,7 +52,7 @@ static int opt_bbm(struct kernel_options *o, char *value)
 
 	if (!value || !parse_u64(value, strlen(value), &n) || n > 2) {
 		printf("granule: cmdline: bbm= takes a FEAT_BBM level: 0, 1 or 2\n");
-		return -1;
+		return ERR_INVAL;
 	}
 	o->bbm_level = (unsigned)n;
 	return 0;
@@ -63,7 +64,7 @@ static int opt_bbm_study(struct kernel_options *o, char *value)
 
 	if (value && (!parse_u64(value, strlen(value), &n) || n < 1 || n > 100000)) {
 		printf("granule: cmdline: bbm_study= takes a number of rounds from 1 to 100000\n");
-		return -1;
+		return ERR_INVAL;
 	}
 	o->bbm_study_rounds = (unsigned)n;
 	return 0;
@@ -78,7 +79,7 @@ static int opt_hvo(struct kernel_options *o, char *value)
 		o->hvo = (unsigned)(value[0] - 'a') + 1;
 	} else {
 		printf("granule: cmdline: hvo= takes off or a strategy: a, b, c, d or e\n");
-		return -1;
+		return ERR_INVAL;
 	}
 	o->hvo_set = true;
 	return 0;
@@ -99,7 +100,7 @@ static int opt_demo(struct kernel_options *o, char *value)
 		}
 	}
 	printf("granule: cmdline: demo= takes compare, hgm, 2m or 1g\n");
-	return -1;
+	return ERR_INVAL;
 }
 
 /* A size in MiB or GiB (suffix M or G; no suffix: MiB), a multiple of 2 MiB, at most 64 GiB. */
@@ -116,7 +117,7 @@ static int opt_demo_mem(struct kernel_options *o, char *value)
 	    ((n << shift) & (MiB(2) - 1))) {
 		printf("granule: cmdline: demo_mem= takes a size such as 1G or 512M (2 MiB steps, "
 		       "at most 64G)\n");
-		return -1;
+		return ERR_INVAL;
 	}
 	o->demo_mem = n << shift;
 	return 0;
@@ -139,7 +140,7 @@ static int opt_demo_policy(struct kernel_options *o, char *value)
 		o->demo_policy = 1;
 	else {
 		printf("granule: cmdline: demo_policy= takes sequential or around\n");
-		return -1;
+		return ERR_INVAL;
 	}
 	return 0;
 }
@@ -147,11 +148,12 @@ static int opt_demo_policy(struct kernel_options *o, char *value)
 static int opt_flag(bool *flag, char *value)
 {
 	if (value)
-		return -1;
+		return ERR_INVAL;
 	*flag = true;
 	return 0;
 }
 
+/* 0, ERR_INVAL for a bad value, or ERR_NOENT (said here) for an option the kernel does not know. */
 static int apply_option(struct kernel_options *o, char *key, char *value)
 {
 	if (!strcmp(key, "test"))
@@ -189,7 +191,7 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	       "demo_vcpus= demo_latency= demo_bandwidth= demo_policy= bbm= hvo= bbm_study[=N] "
 	       "semihosting quiet)\n",
 	       key);
-	return -2;
+	return ERR_NOENT;
 }
 
 int cmdline_parse(char *cmdline, struct kernel_options *opts)
@@ -215,10 +217,10 @@ int cmdline_parse(char *cmdline, struct kernel_options *opts)
 			value = eq + 1;
 		}
 		rc = apply_option(opts, key, value);
-		if (rc == -1)
+		if (rc == ERR_INVAL)
 			printf("granule: cmdline: bad value for option '%s'\n", key);
 		if (rc)
-			return -1;
+			return ERR_INVAL;
 	}
 	return 0;
 }
@@ -264,7 +266,7 @@ int cmdline_take(char *cmdline, const char *key, char *value, size_t value_size)
 		w += len;
 	}
 	cmdline[w] = '\0';
-	return fits ? found : -1;
+	return fits ? found : ERR_RANGE;
 }
 
 bool cmdline_wants_suite(const struct kernel_options *opts, const char *suite)

@@ -2,6 +2,7 @@
 #ifndef KERNEL_CMDLINE_H
 #define KERNEL_CMDLINE_H
 
+#include "lib/errno.h"
 #include "lib/types.h"
 
 #define CMDLINE_MAX_SUITES     32
@@ -61,17 +62,18 @@ struct kernel_options {
 extern struct kernel_options kopt;
 
 /*
- * Parses space-separated key[=value] options in place. Returns 0, or -1 after
- * printing which option was wrong and why.
+ * Parses space-separated key[=value] options in place. Returns 0, or ERR_INVAL
+ * (lib/errno.h) after printing which option was wrong and why.
  */
 int cmdline_parse(char *cmdline, struct kernel_options *opts);
 /*
  * Removes every "key=VALUE" word from cmdline, in place (the words left are
  * joined by single spaces), and copies the first VALUE into value. For options
  * a boot path consumes itself (the UEFI stub's initrd=), so that the kernel's
- * parser never sees them. Returns how many such words there were, or -1 when
- * the first VALUE does not fit in value_size bytes with its NUL (value then
- * holds as much of it as fits, for the error message).
+ * parser never sees them. Returns how many such words there were (a count, not
+ * an error), or ERR_RANGE (lib/errno.h) when the first VALUE does not fit in
+ * value_size bytes with its NUL (value then holds as much of it as fits, for
+ * the error message).
  */
 int cmdline_take(char *cmdline, const char *key, char *value, size_t value_size);
 bool cmdline_wants_suite(const struct kernel_options *opts, const char *suite);

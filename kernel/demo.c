@@ -196,7 +196,7 @@ static int demo_guest(struct vm *vm, unsigned id, u64 mode, u64 *ticks)
 	int rc = vcpu_create(&demo_vcpu, vm, id, RAM_BASE, args);
 
 	if (rc) {
-		printf("demo: vcpu_create failed (%d)\n", rc);
+		printf("demo: vcpu_create failed: %s\n", err_name(rc));
 		return rc;
 	}
 	start = arch_counter_read();
@@ -206,12 +206,13 @@ static int demo_guest(struct vm *vm, unsigned id, u64 mode, u64 *ticks)
 	if (!rc && demo_vcpu.exit_status != TG_EXIT_OK) {
 		printf("demo: guest exit status %llu (vmm/test_guest.h TG_EXIT_*)\n",
 		       demo_vcpu.exit_status);
-		rc = VM_ERR_GUEST;
+		rc = ERR_IO;
 	}
 	vcpu_destroy(&demo_vcpu);
 	return rc;
 }
 
+/* The engine level of the leaf translating gpa, or -1 (not an error) when nothing does. */
 static int leaf_level(struct vm *vm, u64 gpa)
 {
 	struct pt_translation t;
@@ -319,7 +320,7 @@ static int demo_migrate(struct vm *vm, struct demo_result *r)
 	if (!rc && vm->exit_status != TG_EXIT_OK) {
 		printf("demo: guest exit status %llu (vmm/test_guest.h TG_EXIT_*)\n",
 		       vm->exit_status);
-		rc = VM_ERR_GUEST;
+		rc = ERR_IO;
 	}
 	if (rc)
 		return rc;
@@ -362,7 +363,7 @@ static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r
 	       mem >> 20, unit == POSTCOPY_UNIT_4K ? "their 4K page" : unit_label[unit]);
 	rc = demo_prepare(&demo_vm, mem, &cfg);
 	if (rc) {
-		printf("demo: VM setup failed (%d)\n", rc);
+		printf("demo: VM setup failed: %s\n", err_name(rc));
 		return rc;
 	}
 	printf("demo: slot backed by %llu host %s block(s); source %llu us per urgent request, "
@@ -551,7 +552,7 @@ static int demo_latency(u64 mem)
 			}
 			printf("\n");
 		} else {
-			printf("demo: latency %s: failed (%d)\n", unit_label[u], rc);
+			printf("demo: latency %s: failed: %s\n", unit_label[u], err_name(rc));
 			status = 1;
 		}
 		if (made)
@@ -624,11 +625,11 @@ int demo_run(void)
 
 	if (vm_tests_unavailable(&reason)) {
 		printf("demo: no postcopy demo: %s\n", reason);
-		return -1;
+		return ERR_NOTSUP;
 	}
 	if (spare_cpu(-1) < 0) {
 		printf("demo: no postcopy demo: the mover needs a second CPU\n");
-		return -1;
+		return ERR_NOTSUP;
 	}
 	for (unsigned u = POSTCOPY_UNIT_4K; u <= POSTCOPY_UNIT_1G; u++) {
 		bool wanted = kopt.demo_mode == DEMO_HGM + u ||

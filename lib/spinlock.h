@@ -35,7 +35,11 @@ static inline void spin_lock(struct spinlock *l)
 
 static inline bool spin_trylock(struct spinlock *l)
 {
-	u16 owner = __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
+	/*
+	 * Acquire: the previous holder's release is a store to owner, not to
+	 * next, so this load is what orders its critical section before ours.
+	 */
+	u16 owner = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
 	u16 expected = owner;
 
 	return __atomic_compare_exchange_n(&l->next, &expected, (u16)(owner + 1), false,

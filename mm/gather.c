@@ -24,6 +24,7 @@ void gather_init(struct pt_gather *g, struct pgtable *pt)
 	g->start = g->end = 0;
 	g->unflushed = false;
 	g->level = ~0u;
+	g->any_level = false;
 	g->tables = GATHER_NO_TABLES;
 	g->flushes = g->full_flushes = 0;
 }
@@ -42,7 +43,7 @@ void gather_add_range(struct pt_gather *g, u64 va, u64 size, unsigned level)
 	if (g->start == g->end) {
 		g->start = va;
 		g->end = va + size;
-		g->level = level;
+		g->level = g->any_level ? ~0u : level;
 		return;
 	}
 	g->start = MIN(g->start, va);
@@ -57,6 +58,7 @@ void gather_add_table(struct pt_gather *g, paddr_t table)
 	g->tables = pa_addr(table) >> PAGE_SHIFT;
 	/* Cached walks through the table may sit at any level: no TTL hint. */
 	g->level = ~0u;
+	g->any_level = true;
 }
 
 void gather_flush(struct pt_gather *g)
@@ -74,6 +76,7 @@ void gather_flush(struct pt_gather *g)
 	g->flushes++;
 	g->start = g->end = 0;
 	g->level = ~0u;
+	g->any_level = false;
 	/* Release: the invalidation is complete for whoever sees the count drop. */
 	__atomic_fetch_sub(&g->pt->unflushed, 1, __ATOMIC_RELEASE);
 	g->unflushed = false;

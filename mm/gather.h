@@ -25,6 +25,12 @@ struct pt_gather {
 	bool unflushed;
 	unsigned level; /* the leaf level of every queued range, or ~0u when mixed */
 	/*
+	 * Tables were detached since the last flush: cached walks through them
+	 * may sit at any level, so the next flush takes no TTL hint, whatever
+	 * ranges are queued after them (sticky until gather_flush()).
+	 */
+	bool any_level;
+	/*
 	 * Detached table pages, linked by frame number through their struct
 	 * page (next_pfn is free while a page is a table): no limit, no early
 	 * flush, nothing to allocate.

@@ -30,6 +30,7 @@
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
+#include "lib/errno.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "mm/kmap.h"
@@ -252,13 +253,14 @@ static unsigned resize_level(void)
  */
 static struct pt_attrs vmemmap_rw, vmemmap_ro;
 
+/* 0, ERR_TIMEDOUT when the other CPUs did not join the rendezvous, or the engine's error. */
 static int guarded_split(u64 start, u64 size)
 {
 	struct guard g;
 	int rc;
 
 	if (!guard_open(&g))
-		return -1;
+		return ERR_TIMEDOUT;
 	rc = pt_split_bbm(kmap_pgtable_mut(), start, size, 0, resize_level());
 	guard_close(&g);
 	return rc;
@@ -277,6 +279,7 @@ static void guarded_collapse(u64 start, u64 size)
 /*
  * Points the vmemmap page at va to pa with attrs. Between two read-only pages
  * (strategy e) it never breaks, so it needs no guard; otherwise it may.
+ * Returns what guarded_split() does.
  */
 static int remap(u64 va, paddr_t pa, struct pt_attrs attrs)
 {
@@ -286,7 +289,7 @@ static int remap(u64 va, paddr_t pa, struct pt_attrs attrs)
 	if (strategy == HVO_NO_BREAK)
 		return pt_map(kmap_pgtable_mut(), va, pa, PAGE_SIZE, attrs, PT_MAP_MAX_LEVEL(0));
 	if (!guard_open(&g))
-		return -1;
+		return ERR_TIMEDOUT;
 	rc = pt_map(kmap_pgtable_mut(), va, pa, PAGE_SIZE, attrs, PT_MAP_MAX_LEVEL(0));
 	guard_close(&g);
 	return rc;
@@ -324,9 +327,13 @@ static bool same_as_shared(u64 va)
 static int remap_tails_to_shared(struct tail_pages tp)
 {
 	struct pgtable *kpt = kmap_pgtable_mut();
+	int rc;
 
-	if (strategy == HVO_NO_BREAK && pt_protect(kpt, tp.va, tp.count << PAGE_SHIFT, vmemmap_ro))
-		return -1;
+	if (strategy == HVO_NO_BREAK) {
+		rc = pt_protect(kpt, tp.va, tp.count << PAGE_SHIFT, vmemmap_ro);
+		if (rc)
+			return rc;
+	}
 	for (u64 i = 0; i < tp.count; i++) {
 		u64 va = tp.va + (i << PAGE_SHIFT);
 		paddr_t old = backing_of(va);
@@ -335,8 +342,9 @@ static int remap_tails_to_shared(struct tail_pages tp)
 			panic("hvo: tail struct pages at 0x%llx changed while read-only",
 			      (unsigned long long)va);
 		/* Read-only to read-only (e) needs no break; writable to shared (a-d) does. */
-		if (remap(va, shared_tails, vmemmap_ro))
-			return -1;
+		rc = remap(va, shared_tails, vmemmap_ro);
+		if (rc)
+			return rc;
 		release_frame(va, old);
 		stats.vmemmap_pages_freed++;
 	}

@@ -8,6 +8,7 @@
 #include "arch/arch.h"
 #include "kernel/panic.h"
 #include "kernel/stack.h"
+#include "lib/errno.h"
 #include "lib/printf.h"
 #include "mm/kernel_image.h"
 #include "mm/memmap.h"
@@ -88,8 +89,9 @@ static void map_or_fail(u64 va, u64 pa, u64 size, struct pt_attrs attrs, const c
 	int rc = pt_map(&kernel_pt, va, pa_init(pa), size, attrs, 0);
 
 	if (rc)
-		boot_fail("kernel page tables: cannot map %s [0x%llx-0x%llx] (error %d)", what,
-			  (unsigned long long)va, (unsigned long long)(va + size - 1), rc);
+		boot_fail("kernel page tables: cannot map %s [0x%llx-0x%llx]: %s", what,
+			  (unsigned long long)va, (unsigned long long)(va + size - 1),
+			  err_name(rc));
 }
 
 static u64 image_pa(const char *symbol)

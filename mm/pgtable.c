@@ -12,7 +12,9 @@
  *
  * Every store to an entry goes through set_entry(), which keeps the owning
  * table's valid-entry count exact and sequences live changes the way the
- * regime's rules demand (break-before-make or write-then-invalidate).
+ * regime's rules demand (break-before-make or write-then-invalidate), and
+ * makes the store from the visit's snapshot of the entry (entry_update(): the
+ * rule in mm/pgtable.h).
  *
  * Concurrency. Each table page has a lock (struct page.pt_lock) that covers
  * changes to its valid entries and its count; the walker holds the lock of
@@ -21,15 +23,21 @@
  * once only as parent then child (collapse, reclaim), so lock waits always
  * point down the tree and cannot form a cycle. An empty entry becomes a
  * table by compare-and-swap, with no lock: the loser frees its page and uses
- * the winner's. A detached table is marked dead (PT_DEAD in its count, set
+ * the winner's: it is the only store ever made without the table's lock, and
+ * the reason a store from an empty snapshot is a compare-and-swap. A
+ * detached table is marked dead (PT_DEAD in its count, set
  * under its own lock); a writer that locks a dead table re-reads the parent
  * entry and retries. Tables are walked inside a grace-period read section
  * (mm/grace.h), so a table detached meanwhile stays readable until the walk
  * ends, and is freed only after the invalidation and the grace period.
+ * Interrupts are masked only while a table lock is held (an interrupt
+ * handler that maps must never spin on its own CPU's lock), so a masked
+ * section covers at most one table's entries and one break-before-make.
  */
 #include "mm/pgtable.h"
 #include "kernel/panic.h"
 #include "lib/printf.h"
+#include "lib/memzero.h"
 #include "lib/string.h"
 #include "mm/gather.h"
 #include "mm/grace.h"
@@ -46,6 +54,28 @@
 
 /* For the few helpers the hot paths must not pay a call for, whatever the compiler's estimate. */
 #define pt_always_inline inline __attribute__((always_inline))
+
+#ifdef HOST_TEST
+/*
+ * The interleaving explorer (tests/host/explore.c) may switch to another
+ * simulated CPU at each named point: before every access to a live entry, a
+ * table's count or a table lock. Compiled only into the host build.
+ */
+extern void (*host_yield_hook)(const char *point, const void *addr);
+#define yield_point(point, addr)                                                                   \
+	do {                                                                                       \
+		if (host_yield_hook)                                                               \
+			host_yield_hook(point, addr);                                              \
+	} while (0)
+/* The host harness may refuse an allocation here (the fuzzer's out-of-memory injection). */
+bool host_alloc_fails(void);
+#else
+#define yield_point(point, addr) ((void)0)
+static inline bool host_alloc_fails(void)
+{
+	return false;
+}
+#endif
 
 /*
  * pt_valid of a table page: valid entries, plus compare-and-swap installers
@@ -104,6 +134,13 @@ struct pt_walk {
 	u64 start, end;
 	const struct pt_visitor *visitor;
 	const struct pt_op *op;
+	struct pt_cache *cache; /* table pages set aside for the walk (map), or NULL */
+	/*
+	 * What table_unlock() restores: every table lock of a walk is taken from
+	 * the same interrupt state (the caller's), parent and child locks held
+	 * together are taken with spin locks under the parent's mask.
+	 */
+	unsigned long irq;
 	struct pt_gather gather;
 };
 
@@ -289,13 +326,21 @@ static u64 *table_ptr(paddr_t table)
  */
 static inline u64 load_entry(const u64 *ptep)
 {
+	yield_point("load", ptep);
 	return __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
 }
 
 /* Level-0 entries never point to tables: no ordering needed. */
 static inline u64 peek_entry(const u64 *ptep)
 {
+	yield_point("peek", ptep);
 	return __atomic_load_n(ptep, __ATOMIC_RELAXED);
+}
+
+/* The walker's one read of an entry it visits, under its table's lock (rule 2). */
+static inline void snapshot(struct pt_entry *e)
+{
+	e->old = load_entry(e->ptep);
 }
 
 static void tables_add(struct pgtable *pt, int n)
@@ -308,11 +353,77 @@ static void tables_add(struct pgtable *pt, int n)
 		;
 }
 
-static paddr_t table_alloc(struct pgtable *pt, unsigned level, bool caller_fills)
+/*
+ * Table pages set aside before a walk changes anything (pt_map()'s prepare
+ * step), linked by frame number through struct page.next_pfn; taken in
+ * table_alloc() before the allocator is asked.
+ */
+struct pt_cache {
+	u64 head; /* frame number, or GATHER_NO_TABLES */
+	unsigned count;
+};
+
+static paddr_t cache_take(struct pt_cache *cache)
 {
-	paddr_t pa = caller_fills ? pmm_alloc_uninit(0) : pmm_alloc(0);
+	paddr_t pa;
+
+	if (!cache || !cache->count)
+		return pa_init(0);
+	pa = pa_init(cache->head << PAGE_SHIFT);
+	cache->head = pa_to_page(pa)->next_pfn;
+	cache->count--;
+	return pa;
+}
+
+static void cache_put(struct pt_cache *cache, paddr_t pa)
+{
+	pa_to_page(pa)->next_pfn = cache->head;
+	cache->head = pa_addr(pa) >> PAGE_SHIFT;
+	cache->count++;
+}
+
+static paddr_t page_alloc(bool caller_fills)
+{
+	if (host_alloc_fails())
+		return pa_init(0);
+	return caller_fills ? pmm_alloc_uninit(0) : pmm_alloc(0);
+}
+
+/* Fills the cache with n pages; on failure gives back what it took. */
+static int cache_fill(struct pt_cache *cache, unsigned n)
+{
+	while (cache->count < n) {
+		paddr_t pa = page_alloc(true);
+
+		if (!pa_addr(pa)) {
+			while (cache->count)
+				pmm_free(cache_take(cache), 0);
+			return ERR_NOMEM;
+		}
+		cache_put(cache, pa);
+	}
+	return 0;
+}
+
+static void cache_drain(struct pt_cache *cache)
+{
+	while (cache->count)
+		pmm_free(cache_take(cache), 0);
+}
+
+static paddr_t table_alloc(struct pgtable *pt, struct pt_cache *cache, unsigned level,
+			   bool caller_fills)
+{
+	paddr_t pa = cache_take(cache);
 	struct page *p;
 
+	if (pa_addr(pa)) {
+		/* Cached pages come uninitialised: zero unless the caller fills every entry. */
+		if (!caller_fills)
+			memzero_pages(table_ptr(pa), PAGE_SIZE);
+	} else {
+		pa = page_alloc(caller_fills);
+	}
 	if (!pa_addr(pa))
 		return pa;
 	/*
@@ -334,31 +445,66 @@ static paddr_t table_alloc(struct pgtable *pt, unsigned level, bool caller_fills
 	return pa;
 }
 
-/* A table page nobody else ever saw (a lost install race): straight back. */
-static void table_free_unseen(struct pgtable *pt, paddr_t table)
+/* A table page nobody else ever saw (a lost install race): straight back, to the cache if any. */
+static void table_free_unseen(struct pgtable *pt, struct pt_cache *cache, paddr_t table)
 {
 	__atomic_store_n(&pa_to_page(table)->state, PAGE_ALLOCATED_HEAD, __ATOMIC_RELAXED);
-	pmm_free(table, 0);
+	if (cache)
+		cache_put(cache, table);
+	else
+		pmm_free(table, 0);
 	tables_add(pt, -1);
 }
 
+/* A table page's lock, with the explorer's yield points around it in the host build. */
+static pt_always_inline void table_spin_lock(struct page *t)
+{
+#ifdef HOST_TEST
+	yield_point("lock", &t->pt_lock);
+	while (!spin_trylock(&t->pt_lock)) {
+		if (host_yield_hook)
+			host_yield_hook("lock-wait", &t->pt_lock);
+		else
+			arch_cpu_relax();
+	}
+#else
+	spin_lock(&t->pt_lock);
+#endif
+}
+
+static pt_always_inline void table_spin_unlock(struct page *t)
+{
+	yield_point("unlock", &t->pt_lock);
+	spin_unlock(&t->pt_lock);
+}
+
 /*
- * Locks a table for changing its entries. Fails when the table has left the
+ * Locks a table for changing its entries, interrupts masked while it is
+ * held (*irq receives what to restore). Fails when the table has left the
  * tree since the caller read the entry pointing to it: the caller re-reads.
  * (The page itself is still a table page: the caller is in a read section.)
  */
-static pt_always_inline bool table_lock(struct page *t)
+static pt_always_inline bool table_lock(struct page *t, unsigned long *irq)
 {
-	spin_lock(&t->pt_lock);
+	*irq = arch_irq_save();
+	table_spin_lock(t);
 	if (likely(!(__atomic_load_n(&t->pt_valid, __ATOMIC_RELAXED) & PT_DEAD)))
 		return true;
-	spin_unlock(&t->pt_lock);
+	table_spin_unlock(t);
+	arch_irq_restore(*irq);
 	return false;
+}
+
+static pt_always_inline void table_unlock(struct page *t, unsigned long irq)
+{
+	table_spin_unlock(t);
+	arch_irq_restore(irq);
 }
 
 static void count_add(struct page *t, int n)
 {
 	/* Atomic: installers reserve counts without the table's lock. */
+	yield_point("count", &t->pt_valid);
 	if (PT_COUNT_ENTRIES)
 		__atomic_fetch_add(&t->pt_valid, (u16)n, __ATOMIC_RELAXED);
 }
@@ -366,8 +512,10 @@ static void count_add(struct page *t, int n)
 /* Reserves a count for an entry about to be installed; fails on a dead table. */
 static bool count_reserve(struct page *t)
 {
-	u16 c = __atomic_load_n(&t->pt_valid, __ATOMIC_RELAXED);
+	u16 c;
 
+	yield_point("count-reserve", &t->pt_valid);
+	c = __atomic_load_n(&t->pt_valid, __ATOMIC_RELAXED);
 	do {
 		if (c & PT_DEAD)
 			return false;
@@ -385,6 +533,7 @@ static bool table_mark_dead(struct page *t, u16 expect)
 {
 	if (!PT_COUNT_ENTRIES)
 		expect = 0;
+	yield_point("mark-dead", &t->pt_valid);
 	return __atomic_compare_exchange_n(&t->pt_valid, &expect, (u16)(expect | PT_DEAD), false,
 					   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
@@ -416,17 +565,56 @@ static inline void reader_pause(void)
 }
 #endif
 
-/* The one store to an entry a table walker may be reading; release publishes a child table. */
-static inline void store(const struct pgtable *pt, u64 *ptep, u64 va, unsigned level, u64 old,
-			 u64 new)
+/*
+ * The host build checks rule 2 of mm/pgtable.h at every store: the entry
+ * still holds the snapshot the store is made from.
+ */
+#ifdef HOST_TEST
+#define check_snapshot(ptep, old) BUG_ON(__atomic_load_n(ptep, __ATOMIC_RELAXED) != (old))
+#else
+#define check_snapshot(ptep, old) ((void)0)
+#endif
+
+/*
+ * The store of the locked entry e from its snapshot to new (rule 2: only when
+ * no installer can change it meanwhile: a valid snapshot, or level 0);
+ * release publishes a child table. The snapshot follows.
+ */
+static inline void store(const struct pgtable *pt, struct pt_entry *e, u64 new)
 {
-	host_observe_store(pt, ptep, va, level, old, new);
-	__atomic_store_n(ptep, new, __ATOMIC_RELEASE);
+	yield_point("store", e->ptep);
+	check_snapshot(e->ptep, e->old);
+	host_observe_store(pt, e->ptep, e->va, e->level, e->old, new);
+	__atomic_store_n(e->ptep, new, __ATOMIC_RELEASE);
+	e->old = new;
 }
 
-/* A level-0 leaf in a bulk run: nothing hangs below it, no ordering needed. */
+/*
+ * The compare-and-swap of an empty entry from its snapshot: the only store
+ * an installer may race with (rule 1). On failure the snapshot becomes what
+ * the winner stored and the caller visits the entry again.
+ */
+static inline bool store_from_empty(const struct pgtable *pt, struct pt_entry *e, u64 new)
+{
+	u64 old = e->old;
+
+	yield_point("cas", e->ptep);
+	if (!__atomic_compare_exchange_n(e->ptep, &e->old, new, false, __ATOMIC_RELEASE,
+					 __ATOMIC_RELAXED))
+		return false;
+	host_observe_store(pt, e->ptep, e->va, e->level, old, new);
+	e->old = new;
+	return true;
+}
+
+/*
+ * A level-0 leaf in a bulk run of a locked table, from the value just read
+ * (its snapshot): nothing hangs below it, no ordering needed.
+ */
 static inline void store_leaf(const struct pgtable *pt, u64 *ptep, u64 va, u64 old, u64 new)
 {
+	yield_point("store", ptep);
+	check_snapshot(ptep, old);
 	host_observe_store(pt, ptep, va, 0, old, new);
 	__atomic_store_n(ptep, new, __ATOMIC_RELAXED);
 }
@@ -442,6 +630,7 @@ static void settle_pending(struct pgtable *pt, const struct pt_gather *g, u64 va
 {
 	u32 own = g && g->unflushed;
 
+	yield_point("unflushed", &pt->unflushed);
 	if (likely(__atomic_load_n(&pt->unflushed, __ATOMIC_ACQUIRE) <= own))
 		return;
 	/* The old contents may have been a leaf or a table at any level: no TTL hint. */
@@ -449,23 +638,19 @@ static void settle_pending(struct pgtable *pt, const struct pt_gather *g, u64 va
 }
 
 /*
- * Makes the empty (invalid) locked entry e, holding old, valid: no
- * invalidation needed, as no TLB caches an invalid entry. Above level 0 a
- * compare-and-swap installer may race for the same entry without the lock:
- * returns false if one won. g may be NULL when nothing else is gathered.
+ * Makes the empty (invalid) locked entry e valid: no invalidation needed, as
+ * no TLB caches an invalid entry. Above level 0 a compare-and-swap installer
+ * may race for the same entry without the lock: returns false if one won
+ * (e->old then holds its table). g may be NULL when nothing else is gathered.
  */
 static pt_always_inline bool fill_empty(struct pgtable *pt, const struct pt_gather *g,
-					struct pt_entry *e, u64 old, u64 new)
+					struct pt_entry *e, u64 new)
 {
 	settle_pending(pt, g, e->va, pt_level_size(e->level));
-	if (!e->level) {
-		store(pt, e->ptep, e->va, 0, old, new);
-	} else {
-		if (!__atomic_compare_exchange_n(e->ptep, &old, new, false, __ATOMIC_RELEASE,
-						 __ATOMIC_RELAXED))
-			return false;
-		host_observe_store(pt, e->ptep, e->va, e->level, 0, new);
-	}
+	if (!e->level)
+		store(pt, e, new);
+	else if (!store_from_empty(pt, e, new))
+		return false;
 	count_add(e->table, 1);
 	return true;
 }
@@ -488,42 +673,43 @@ static void count_break(struct pt_live_stats *stats, u64 ticks)
  * the new translation at once (Arm ARM D8.16.1). hint is the TTL level of
  * what CPUs may cache for e (~0u: any).
  */
-static void break_before_make(struct pgtable *pt, struct pt_gather *g, struct pt_entry *e, u64 old,
-			      u64 new, unsigned hint)
+static void break_before_make(struct pgtable *pt, struct pt_gather *g, struct pt_entry *e, u64 new,
+			      unsigned hint)
 {
 	struct pt_live_stats *stats = pt->live_stats;
 	u64 start = stats ? arch_counter_read() : 0;
 
 	/* Break: the entry invalid, then invalidated everywhere. */
-	store(pt, e->ptep, e->va, e->level, old, PT_BREAK_MARKER);
+	store(pt, e, PT_BREAK_MARKER);
 	gather_add_range(g, e->va, pt_level_size(e->level), hint);
 	gather_flush(g);
 	/* Make: only after the invalidation has completed. */
-	store(pt, e->ptep, e->va, e->level, PT_BREAK_MARKER, new);
+	store(pt, e, new);
 	if (stats)
 		count_break(stats, arch_counter_read() - start);
 }
 
 /*
- * The single place a locked entry changes. Invalid -> valid is fill_empty().
- * Valid -> invalid is queued in the gather. Valid -> valid follows the
- * sequence the regime's rules choose. Returns false only when filling an
- * empty entry lost to a table installer: the caller looks at the entry again.
+ * The single place a locked entry changes, from its snapshot e->old (rule 2
+ * in mm/pgtable.h). Invalid -> valid is fill_empty(). Valid -> invalid is
+ * queued in the gather. Valid -> valid follows the sequence the regime's
+ * rules choose. Returns false only when filling an empty entry lost to a
+ * table installer: the caller visits the entry again.
  */
 static bool set_entry(struct pgtable *pt, struct pt_gather *g, struct pt_entry *e, u64 new)
 {
-	u64 old = load_entry(e->ptep);
+	u64 old = e->old;
 	bool is_valid = pt_entry_valid(pt->fmt, new);
 	u64 span = pt_level_size(e->level);
 
 	if (!pt_entry_valid(pt->fmt, old))
-		return !is_valid || fill_empty(pt, g, e, old, new);
+		return !is_valid || fill_empty(pt, g, e, new);
 	if (is_valid && pt->fmt->classify_live(old, new, e->level) == PT_LIVE_BREAK_BEFORE_MAKE) {
-		break_before_make(pt, g, e, old, new, ~0u);
+		break_before_make(pt, g, e, new, ~0u);
 	} else {
 		/* Queued first: it announces the pending invalidation (pt->unflushed). */
 		gather_add_range(g, e->va, span, e->level);
-		store(pt, e->ptep, e->va, e->level, old, new);
+		store(pt, e, new);
 	}
 	if (!is_valid)
 		count_add(e->table, -1);
@@ -541,33 +727,28 @@ static void resize_entry(struct pt_walk *w, struct pt_entry *e, u64 new)
 	struct pgtable *pt = w->pt;
 	struct pt_gather *g = &w->gather;
 	const struct pt_format *fmt = pt->fmt;
-	u64 old = load_entry(e->ptep), span = pt_level_size(e->level), nt_block;
+	u64 old = e->old, span = pt_level_size(e->level), nt_block;
 
 	switch (fmt->resize[pt->bbm_level - MIN(w->op->bbm_below, pt->bbm_level)]) {
-	case PT_LIVE_BREAK_BEFORE_MAKE: break_before_make(pt, g, e, old, new, ~0u); break;
+	case PT_LIVE_BREAK_BEFORE_MAKE: break_before_make(pt, g, e, new, ~0u); break;
 	case PT_LIVE_NT_BLOCK_FIRST:
 		/* The block-sized side with nT, so no TLB caches both sizes (D8.16.2). */
 		nt_block = (pt_entry_is_table(fmt, old, e->level) ? new : old) | fmt->nt_bit;
 		gather_add_range(g, e->va, span, ~0u);
-		store(pt, e->ptep, e->va, e->level, old, nt_block);
+		store(pt, e, nt_block);
 		gather_flush(g);
 		/* The other size is out of every TLB now: nT may go without a flush. */
-		store(pt, e->ptep, e->va, e->level, nt_block, new);
+		store(pt, e, new);
 		if (pt->live_stats)
 			__atomic_fetch_add(&pt->live_stats->nt_sequences, 1, __ATOMIC_RELAXED);
 		break;
 	case PT_LIVE_WRITE_THEN_INVALIDATE:
 		gather_add_range(g, e->va, span, ~0u);
-		store(pt, e->ptep, e->va, e->level, old, new);
+		store(pt, e, new);
 		if (pt->live_stats)
 			__atomic_fetch_add(&pt->live_stats->direct_resizes, 1, __ATOMIC_RELAXED);
 		break;
 	}
-}
-
-static void table_unlock(struct page *t)
-{
-	spin_unlock(&t->pt_lock);
 }
 
 /*
@@ -593,37 +774,36 @@ static void fill_split(const struct pt_format *fmt, u64 *child, u64 old, unsigne
 }
 
 /*
- * Installs an empty table below the empty entry e by compare-and-swap: no
- * lock needed, so faults in different ranges below one table never wait for
- * each other. Returns 0 when e now holds a table (ours or a racing winner's),
- * PT_WALK_RETRY when e's table has left the tree, -1 without memory.
+ * Installs an empty table below the entry e, empty in its snapshot, by
+ * compare-and-swap from the snapshot: no lock needed, so faults in different
+ * ranges below one table never wait for each other (rule 1 of mm/pgtable.h).
+ * Returns 0 when e->old now holds our table, PT_WALK_AGAIN when someone else
+ * changed e first (e->old holds what they stored), PT_WALK_RETRY when e's
+ * table has left the tree, ERR_NOMEM without memory.
  */
-static int install_empty_table(struct pgtable *pt, const struct pt_gather *g, struct pt_entry *e)
+static int install_empty_table(struct pgtable *pt, const struct pt_gather *g,
+			       struct pt_cache *cache, struct pt_entry *e)
 {
 	paddr_t table;
-	u64 expect = 0;
 
 	if (!count_reserve(e->table))
 		return PT_WALK_RETRY;
-	table = table_alloc(pt, e->level - 1, false);
+	table = table_alloc(pt, cache, e->level - 1, false);
 	if (!pa_addr(table)) {
 		count_add(e->table, -1);
-		return -1;
+		return ERR_NOMEM;
 	}
 	settle_pending(pt, g, e->va, pt_level_size(e->level));
 	/* Release: the zeroed table is visible before the entry that leads to it. */
-	if (__atomic_compare_exchange_n(e->ptep, &expect, pt_encode_table(pt->fmt, table), false,
-					__ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
-		host_observe_store(pt, e->ptep, e->va, e->level, 0,
-				   pt_encode_table(pt->fmt, table));
+	if (store_from_empty(pt, e, pt_encode_table(pt->fmt, table))) {
 		if (!PT_COUNT_ENTRIES)
 			__atomic_fetch_sub(&e->table->pt_valid, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	/* Lost: the winner's table (or a leaf, or a break) is there now. */
+	/* Lost: the winner's table is there now (under e's lock nothing else can be). */
 	__atomic_fetch_sub(&e->table->pt_valid, 1, __ATOMIC_RELAXED);
-	table_free_unseen(pt, table);
-	return 0;
+	table_free_unseen(pt, cache, table);
+	return PT_WALK_AGAIN;
 }
 
 /*
@@ -633,19 +813,19 @@ static int install_empty_table(struct pgtable *pt, const struct pt_gather *g, st
 static int install_table(struct pt_walk *w, struct pt_entry *e)
 {
 	const struct pt_format *fmt = w->pt->fmt;
-	u64 old = load_entry(e->ptep);
+	u64 old = e->old;
 	paddr_t table;
 
 	if (!pt_entry_valid(fmt, old)) {
-		int rc = install_empty_table(w->pt, &w->gather, e);
+		int rc = install_empty_table(w->pt, &w->gather, w->cache, e);
 
 		/* e's table is locked, so alive: a retry can only mean looking at e again. */
 		return rc == PT_WALK_RETRY ? PT_WALK_AGAIN : rc;
 	}
 	/* A split overwrites all 512 entries before the table is reachable: skip the zeroing. */
-	table = table_alloc(w->pt, e->level - 1, true);
+	table = table_alloc(w->pt, w->cache, e->level - 1, true);
 	if (!pa_addr(table))
-		return -1;
+		return ERR_NOMEM;
 	fill_split(fmt, table_ptr(table), old, e->level);
 	if (PT_COUNT_ENTRIES)
 		pa_to_page(table)->pt_valid = PT_ENTRIES;
@@ -669,19 +849,21 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 static int walk_child(struct pt_walk *w, struct pt_entry *e)
 {
 	const struct pt_visitor *v = w->visitor;
-	paddr_t child = table_pa(w->pt->fmt, load_entry(e->ptep));
+	paddr_t child = table_pa(w->pt->fmt, e->old);
 	int rc = 0;
 
 	/* Level-0 entries nobody visits (collapse): the parent's lock can stay. */
 	if (e->level > 1 || v->visit_leaf_run || (v->flags & PT_VISIT_LEAF)) {
-		table_unlock(e->table);
+		table_unlock(e->table, w->irq);
 		rc = walk_table(w, child, e->level - 1, e->va);
-		if (!table_lock(e->table))
+		if (!table_lock(e->table, &w->irq))
 			return PT_WALK_RETRY;
 		if (rc == PT_WALK_RETRY)
 			return PT_WALK_AGAIN; /* the child left the tree: look at e again */
-		/* Someone else may have collapsed or reclaimed it meanwhile. */
-		if (!pt_entry_is_table(w->pt->fmt, load_entry(e->ptep), e->level))
+		/* The lock was dropped: a new snapshot (rule 2). Collapsed or reclaimed meanwhile?
+		 */
+		snapshot(e);
+		if (!pt_entry_is_table(w->pt->fmt, e->old, e->level))
 			return 0;
 	}
 	if (rc || !(v->flags & PT_VISIT_TABLE_POST))
@@ -698,7 +880,9 @@ static int walk_entry(struct pt_walk *w, struct pt_entry *e)
 	for (;;) {
 		int rc = 0;
 
-		if (pt_entry_is_table(fmt, load_entry(e->ptep), e->level)) {
+		/* The one read the visit decides on (rule 2 of mm/pgtable.h). */
+		snapshot(e);
+		if (pt_entry_is_table(fmt, e->old, e->level)) {
 			if (v->flags & PT_VISIT_TABLE_PRE)
 				rc = v->visit(w, e, PT_VISIT_TABLE_PRE);
 		} else if (v->flags & PT_VISIT_LEAF) {
@@ -706,8 +890,8 @@ static int walk_entry(struct pt_walk *w, struct pt_entry *e)
 		} else {
 			return 0;
 		}
-		/* The visitor may have installed or removed a table: look again. */
-		if (!rc && pt_entry_is_table(fmt, load_entry(e->ptep), e->level))
+		/* The visitor may have installed a table (its snapshot follows its stores). */
+		if (!rc && pt_entry_is_table(fmt, e->old, e->level))
 			rc = walk_child(w, e);
 		if (rc != PT_WALK_AGAIN)
 			return rc == PT_WALK_SKIP_CHILDREN ? 0 : rc;
@@ -725,7 +909,7 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 	struct pt_entry e = {.level = level, .table = pa_to_page(table)};
 	int rc = 0;
 
-	if (!table_lock(e.table))
+	if (!table_lock(e.table, &w->irq))
 		return PT_WALK_RETRY;
 	if (level == 0 && w->visitor->visit_leaf_run) {
 		/* Level 0 holds only leaves: the visitor takes them in bulk. */
@@ -742,7 +926,7 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 		}
 	}
 	if (rc != PT_WALK_RETRY)
-		table_unlock(e.table);
+		table_unlock(e.table, w->irq);
 	return rc;
 }
 
@@ -752,34 +936,42 @@ static u64 address_limit(const struct pgtable *pt)
 	return 1ULL << pt->fmt->va_bits;
 }
 
-static int walk(struct pgtable *pt, const struct pt_op *op, u64 va, u64 size,
-		const struct pt_visitor *visitor)
+static bool bad_range(const struct pgtable *pt, u64 va, u64 size)
+{
+	return !IS_ALIGNED(va | size, PAGE_SIZE) || !size || va + size < va ||
+	       va + size > address_limit(pt);
+}
+
+static int walk_cached(struct pgtable *pt, const struct pt_op *op, u64 va, u64 size,
+		       const struct pt_visitor *visitor, struct pt_cache *cache)
 {
 	struct grace_token reading;
 	struct pt_walk w;
-	unsigned long flags;
 	int rc;
 
-	if (!IS_ALIGNED(va | size, PAGE_SIZE) || !size || va + size < va ||
-	    va + size > address_limit(pt))
-		return -2;
+	if (bad_range(pt, va, size))
+		return ERR_INVAL;
 	w.pt = pt;
 	w.start = va;
 	w.end = va + size;
 	w.visitor = visitor;
 	w.op = op;
+	w.cache = cache;
 	gather_init(&w.gather, pt);
-	/* Table locks are taken with interrupts masked, so an interrupt never spins on its own
-	 * CPU's. */
-	flags = arch_irq_save();
+	/* Interrupts are masked by each table lock (table_lock()), not across the walk. */
 	reading = grace_read_enter();
 	rc = walk_table(&w, pt->root, root_level(pt->fmt), 0);
 	BUG_ON(rc == PT_WALK_RETRY); /* the root never leaves the tree */
 	pt->regime->publish(pt);
 	grace_read_exit(reading);
-	arch_irq_restore(flags);
 	gather_free_tables(&w.gather);
 	return rc;
+}
+
+static int walk(struct pgtable *pt, const struct pt_op *op, u64 va, u64 size,
+		const struct pt_visitor *visitor)
+{
+	return walk_cached(pt, op, va, size, visitor, NULL);
 }
 
 /* Does e's whole span lie inside the walked range? */
@@ -825,8 +1017,10 @@ static int map_leaf_run(struct pt_walk *w, struct pt_entry *first, unsigned coun
 
 	settle_pending(w->pt, &w->gather, va, (u64)count << PAGE_SHIFT);
 	for (u64 *end = ptep + count; ptep < end; ptep++, va += PAGE_SIZE, leaf += PAGE_SIZE) {
-		if (unlikely(peek_entry(ptep))) {
-			struct pt_entry e = {ptep, va, 0, first->table};
+		u64 old = peek_entry(ptep);
+
+		if (unlikely(old)) {
+			struct pt_entry e = {ptep, va, 0, first->table, old};
 
 			set_entry(w->pt, &w->gather, &e, leaf);
 			continue;
@@ -841,13 +1035,17 @@ static int map_leaf_run(struct pt_walk *w, struct pt_entry *first, unsigned coun
 static const struct pt_visitor map_visitor = {map_visit, PT_VISIT_LEAF, map_leaf_run};
 
 /*
- * Descends to the entry at level for va without taking a lock, installing
- * empty tables by compare-and-swap where they are missing. Returns 0 with
- * *e set, 1 when something other than a table is in the way (a larger leaf,
- * a break, a table leaving the tree: the general walk handles it), -1
- * without memory. The caller is in a read section.
+ * Descends to the entry at level for va without taking a lock; with install,
+ * installs empty tables by compare-and-swap where they are missing. Returns
+ * 0 with *e set, DESCEND_BLOCKED when something other than a table is in the
+ * way (a larger leaf, a break, a table leaving the tree: the general walk
+ * handles it), DESCEND_EMPTY without install when an entry on the way is
+ * empty, ERR_NOMEM without memory. The caller is in a read section.
  */
-static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entry *e)
+#define DESCEND_BLOCKED 1
+#define DESCEND_EMPTY	2
+
+static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entry *e, bool install)
 {
 	const struct pt_format *fmt = pt->fmt;
 	unsigned l = root_level(fmt);
@@ -859,55 +1057,59 @@ static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entr
 		u64 entry = load_entry(ptep);
 
 		if (l == level) {
-			*e = (struct pt_entry){ptep, va, l, pa_to_page(virt_to_phys(table))};
+			*e = (struct pt_entry){ptep, va, l, pa_to_page(virt_to_phys(table)), entry};
 			return 0;
 		}
 		if (!is_table_above_0(fmt, entry)) {
-			struct pt_entry parent = {ptep, va, l, pa_to_page(virt_to_phys(table))};
+			struct pt_entry parent = {ptep, va, l, pa_to_page(virt_to_phys(table)),
+						  entry};
 			int rc;
 
 			if (entry)
-				return 1;
-			rc = install_empty_table(pt, NULL, &parent);
-			if (rc)
-				return rc < 0 ? rc : 1;
-			entry = load_entry(ptep);
-			if (!is_table_above_0(fmt, entry))
-				return 1;
+				return DESCEND_BLOCKED;
+			if (!install)
+				return DESCEND_EMPTY;
+			rc = install_empty_table(pt, NULL, NULL, &parent);
+			if (rc < 0)
+				return rc;
+			/* Ours, or (PT_WALK_AGAIN) what a racing installer stored. */
+			entry = parent.old;
+			if (rc == PT_WALK_RETRY || !is_table_above_0(fmt, entry))
+				return DESCEND_BLOCKED;
 		}
 		table = table_ptr(table_pa(fmt, entry));
 	}
 }
 
-/* Sets the leaf at e, locking only e's table. Returns 1 when the general walk must do it. */
+/*
+ * Sets the leaf at e, locking only e's table. Returns 1 when the general walk
+ * must do it. A replaced leaf's invalidation is issued after the unlock (rule
+ * 5 of mm/pgtable.h), announced in pt->unflushed before the store.
+ */
 static int map_one_locked(struct pgtable *pt, struct pt_entry *e, u64 leaf)
 {
 	struct pt_gather g;
-	u64 old;
+	unsigned long irq;
 	bool done;
 
-	if (!table_lock(e->table))
+	if (!table_lock(e->table, &irq))
 		return 1;
-	old = load_entry(e->ptep);
-	if (!pt_entry_valid(pt->fmt, old)) {
+	snapshot(e);
+	if (!pt_entry_valid(pt->fmt, e->old)) {
 		/* The demand fault proper: an empty entry, nothing to invalidate. */
-		done = fill_empty(pt, NULL, e, old, leaf);
-	} else if (pt_entry_is_table(pt->fmt, old, e->level)) {
-		/* A table where the leaf goes keeps its finer mappings: the walk handles it. */
-		done = false;
-	} else {
-		/*
-		 * set_entry() gets a copy: were e's own address passed out, the
-		 * compiler would keep e in memory and reload it around every
-		 * atomic on the fast path above (the count update among them).
-		 */
-		struct pt_entry copy = *e;
-
-		gather_init(&g, pt);
-		done = set_entry(pt, &g, &copy, leaf);
-		gather_flush(&g);
+		done = fill_empty(pt, NULL, e, leaf);
+		table_unlock(e->table, irq);
+		return done ? 0 : 1;
 	}
-	table_unlock(e->table);
+	if (pt_entry_is_table(pt->fmt, e->old, e->level)) {
+		/* A table where the leaf goes keeps its finer mappings: the walk handles it. */
+		table_unlock(e->table, irq);
+		return 1;
+	}
+	gather_init(&g, pt);
+	done = set_entry(pt, &g, e, leaf);
+	table_unlock(e->table, irq);
+	gather_flush(&g);
 	return done ? 0 : 1;
 }
 
@@ -915,25 +1117,23 @@ static int map_one_locked(struct pgtable *pt, struct pt_entry *e, u64 leaf)
  * One leaf: the demand-fault case. Lockless descent (installing missing
  * tables by compare-and-swap), then only the leaf's own table is locked, so
  * faults in different tables never share a lock. Returns 1 when the general
- * walk must do it.
+ * walk must do it. Out of memory it may leave empty tables behind, never a
+ * translation.
  */
 static int map_one(struct pgtable *pt, u64 va, paddr_t pa, unsigned level, struct pt_attrs attrs)
 {
 	struct grace_token reading;
 	struct pt_entry e;
-	unsigned long flags;
 	int rc;
 
-	flags = arch_irq_save();
 	reading = grace_read_enter();
-	rc = descend_to(pt, va, level, &e);
+	rc = descend_to(pt, va, level, &e, true);
 	if (!rc)
 		rc = map_one_locked(
 			pt, &e,
 			encode_leaf(pt->fmt, pa, leaf_attr_encoding_memo(pt, attrs), level));
 	pt->regime->publish(pt);
 	grace_read_exit(reading);
-	arch_irq_restore(flags);
 	return rc;
 }
 
@@ -962,29 +1162,91 @@ int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs att
 	return map_range(pt, va, pa, size, attrs, flags);
 }
 
+/*
+ * The prepare step of pt_map(): how many table pages the map of the walk's
+ * range may allocate below the table at level (tables == NULL: one the map
+ * would install). One below every entry the range touches above level 0
+ * that is not a table and cannot take a leaf, and the same again inside it.
+ * A lockless read of the tree as it is (the caller is in a read section):
+ * only a concurrent unmap or collapse of the same range can make the map
+ * need more, and then table_alloc() asks the allocator.
+ */
+static u64 tables_to_allocate(const struct pt_walk *w, const u64 *entries, unsigned level,
+			      u64 table_va)
+{
+	u64 span = pt_level_size(level);
+	u64 va = MAX(w->start, table_va) & ~(span - 1);
+	u64 end = MIN(w->end, table_va + span * entries_at(w->pt, level)), n = 0;
+
+	for (; level && va < end; va += span) {
+		struct pt_entry e = {.va = va, .level = level};
+		u64 entry = entries ? load_entry(&entries[(va - table_va) >> pt_level_shift(level)])
+				    : 0;
+
+		if (is_table_above_0(w->pt->fmt, entry))
+			n += tables_to_allocate(w, table_ptr(table_pa(w->pt->fmt, entry)),
+						level - 1, va);
+		else if (!can_map_leaf(w, &e, pa_add(w->op->pa, va - w->start)))
+			n += 1 + tables_to_allocate(w, NULL, level - 1, va);
+	}
+	return n;
+}
+
+static int prepare_map(struct pgtable *pt, const struct pt_op *op, u64 va, u64 size,
+		       struct pt_cache *cache)
+{
+	struct pt_walk w = {.pt = pt, .start = va, .end = va + size, .op = op};
+	struct grace_token reading = grace_read_enter();
+	u64 n = tables_to_allocate(&w, table_ptr(pt->root), root_level(pt->fmt), 0);
+
+	grace_read_exit(reading);
+	if (n > pmm_free_bytes() >> PAGE_SHIFT)
+		return ERR_NOMEM;
+	return cache_fill(cache, (unsigned)n);
+}
+
+/* Maps one window of the high output-address bits (see map_range()) from the prepared cache. */
+static int map_window(struct pgtable *pt, struct pt_op *op, u64 va, u64 size,
+		      struct pt_cache *cache)
+{
+	u64 high = pt->fmt->oa_high_mask;
+	paddr_t pa = op->pa;
+
+	/* template + pa encodes pa: the high bits' encoding replaces their in-place value. */
+	op->leaf_template = pt_encode_leaf(pt->fmt, pa_init(pa_addr(pa) & high), op->attrs, 0) -
+			    (pa_addr(pa) & high);
+	return walk_cached(pt, op, va, size, &map_visitor, cache);
+}
+
+/*
+ * Prepare, then commit: every table page the map may need is allocated
+ * before the first entry changes, so out of memory it changes nothing.
+ */
 static int map_range(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs,
 		     unsigned flags)
 {
 	struct pt_op op = {.pa = pa, .attrs = attrs, .max_leaf_level = PT_MAX_LEVELS};
-
-	u64 high = pt->fmt->oa_high_mask, window = high & -high, cut;
+	struct pt_cache cache = {GATHER_NO_TABLES, 0};
+	u64 high = pt->fmt->oa_high_mask, window = high & -high, done = 0;
+	int rc;
 
 	if (flags)
 		op.max_leaf_level = flags - 1;
-	if (!IS_ALIGNED(pa_addr(pa), PAGE_SIZE))
-		return -2;
+	if (!IS_ALIGNED(pa_addr(pa), PAGE_SIZE) || bad_range(pt, va, size))
+		return ERR_INVAL;
+	rc = prepare_map(pt, &op, va, size, &cache);
 	/* Runs add addresses to a template: keep each within one value of the high OA bits. */
-	if (unlikely(high && size && ((pa_addr(pa) ^ (pa_addr(pa) + size - 1)) & high))) {
-		int rc;
+	while (!rc && done < size) {
+		u64 at = pa_addr(pa) + done, cut = size - done;
 
-		cut = ALIGN_UP(pa_addr(pa) + 1, window) - pa_addr(pa);
-		rc = map_range(pt, va, pa, cut, attrs, flags);
-		return rc ? rc : map_range(pt, va + cut, pa_add(pa, cut), size - cut, attrs, flags);
+		if (unlikely(high && ((at ^ (at + cut - 1)) & high)))
+			cut = ALIGN_UP(at + 1, window) - at;
+		op.pa = pa_init(at);
+		rc = map_window(pt, &op, va + done, cut, &cache);
+		done += cut;
 	}
-	/* template + pa encodes pa: the high bits' encoding replaces their in-place value. */
-	op.leaf_template = pt_encode_leaf(pt->fmt, pa_init(pa_addr(pa) & high), attrs, 0) -
-			   (pa_addr(pa) & high);
-	return walk(pt, &op, va, size, &map_visitor);
+	cache_drain(&cache);
+	return rc;
 }
 
 /* ---- unmap, with reclaim of emptied tables ---- */
@@ -996,18 +1258,18 @@ static int map_range(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt
  */
 static void reclaim_if_empty(struct pt_walk *w, struct pt_entry *e)
 {
-	paddr_t child = table_pa(w->pt->fmt, load_entry(e->ptep));
+	paddr_t child = table_pa(w->pt->fmt, e->old);
 	struct page *c = pa_to_page(child);
 
 	if (!PT_COUNT_ENTRIES)
 		return;
-	spin_lock(&c->pt_lock);
+	table_spin_lock(c);
 	if (table_mark_dead(c, 0)) {
 		set_entry(w->pt, &w->gather, e, 0);
 		gather_add_table(&w->gather, child);
 		tables_add(w->pt, -1);
 	}
-	spin_unlock(&c->pt_lock);
+	table_spin_unlock(c);
 }
 
 static int unmap_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
@@ -1017,7 +1279,7 @@ static int unmap_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit whic
 			reclaim_if_empty(w, e);
 		return 0;
 	}
-	if (!pt_entry_valid(w->pt->fmt, load_entry(e->ptep)))
+	if (!pt_entry_valid(w->pt->fmt, e->old))
 		return 0;
 	if (covers_entry(w, e)) {
 		set_entry(w->pt, &w->gather, e, 0);
@@ -1052,10 +1314,50 @@ static int unmap_leaf_run(struct pt_walk *w, struct pt_entry *first, unsigned co
 static const struct pt_visitor unmap_visitor = {unmap_visit, PT_VISIT_LEAF | PT_VISIT_TABLE_POST,
 						unmap_leaf_run};
 
+/*
+ * One 4K leaf, the common case of a discard or an invalidation: lockless
+ * descent, then only the leaf's table is locked, and the invalidation is
+ * issued after the unlock. Returns 1 when the general walk must do it: the
+ * path holds something else than tables (a block, a break), the table left
+ * the tree, or it became empty and is to be reclaimed now.
+ */
+static int unmap_one(struct pgtable *pt, u64 va)
+{
+	struct grace_token reading = grace_read_enter();
+	struct pt_gather g;
+	struct pt_entry e;
+	unsigned long irq;
+	int rc = descend_to(pt, va, 0, &e, false);
+
+	if (rc || !table_lock(e.table, &irq)) {
+		grace_read_exit(reading);
+		/* An empty entry on the way: nothing is mapped at va, now. */
+		return rc == DESCEND_EMPTY ? 0 : 1;
+	}
+	snapshot(&e);
+	gather_init(&g, pt);
+	if (pt_entry_valid(pt->fmt, e.old)) {
+		/* Queued first: it announces the pending invalidation (pt->unflushed). */
+		gather_add_range(&g, va, PAGE_SIZE, 0);
+		store_leaf(pt, e.ptep, va, e.old, 0);
+		count_add(e.table, -1);
+		rc = pt->reclaim == PT_RECLAIM_IMMEDIATE && PT_COUNT_ENTRIES &&
+		     !__atomic_load_n(&e.table->pt_valid, __ATOMIC_RELAXED);
+	}
+	table_unlock(e.table, irq);
+	gather_flush(&g);
+	pt->regime->publish(pt);
+	grace_read_exit(reading);
+	return rc;
+}
+
 int pt_unmap(struct pgtable *pt, u64 va, u64 size)
 {
 	static const struct pt_op op;
 
+	if (size == PAGE_SIZE && IS_ALIGNED(va, PAGE_SIZE) && va < address_limit(pt) &&
+	    !unmap_one(pt, va))
+		return 0;
 	return walk(pt, &op, va, size, &unmap_visitor);
 }
 
@@ -1079,7 +1381,7 @@ int pt_reclaim_scan(struct pgtable *pt, u64 va, u64 size)
 static int protect_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
 {
 	const struct pt_format *fmt = w->pt->fmt;
-	u64 old = load_entry(e->ptep);
+	u64 old = e->old;
 
 	if (!pt_entry_valid(fmt, old))
 		return 0;
@@ -1105,7 +1407,7 @@ static int split_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit whic
 {
 	int rc;
 
-	if (e->level <= w->op->max_leaf_level || !pt_entry_valid(w->pt->fmt, load_entry(e->ptep)))
+	if (e->level <= w->op->max_leaf_level || !pt_entry_valid(w->pt->fmt, e->old))
 		return 0;
 	rc = install_table(w, e);
 	/* The new table's leaves are one level down: done if that is fine enough. */
@@ -1196,14 +1498,14 @@ static u64 collapsed_attr_bits(const struct pt_format *fmt, struct collapse_memo
 static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which)
 {
 	const struct pt_format *fmt = w->pt->fmt;
-	paddr_t child = table_pa(fmt, load_entry(e->ptep));
+	paddr_t child = table_pa(fmt, e->old);
 	const u64 *entries = table_ptr(child);
 	struct page *c = pa_to_page(child);
 	u64 first;
 
 	if (!(fmt->leaf_levels & BIT(e->level)) || !covers_entry(w, e))
 		return 0;
-	spin_lock(&c->pt_lock);
+	table_spin_lock(c);
 	/* Full and uniform, and no installer holding a reservation: it dies here. */
 	if (table_is_uniform_run(fmt, entries, e->level) && table_mark_dead(c, PT_ENTRIES)) {
 		first = load_entry(entries);
@@ -1213,7 +1515,7 @@ static int collapse_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit w
 		gather_add_table(&w->gather, child);
 		tables_add(w->pt, -1);
 	}
-	spin_unlock(&c->pt_lock);
+	table_spin_unlock(c);
 	return 0;
 }
 
@@ -1305,7 +1607,7 @@ static int dump_visit(struct pt_walk *w, struct pt_entry *e, enum pt_visit which
 {
 	const struct pt_format *fmt = w->pt->fmt;
 	struct dump_run *run = w->op->priv;
-	u64 entry = load_entry(e->ptep);
+	u64 entry = e->old;
 	u64 pa = pa_addr(pt_entry_pa(fmt, entry));
 
 	if (!pt_entry_valid(fmt, entry)) {
@@ -1382,7 +1684,7 @@ int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_reg
 			       .regime = regime,
 			       .reclaim = PT_RECLAIM_IMMEDIATE,
 			       .bbm_level = (u8)MIN(arch_pt_bbm_level(), PT_BBM_LEVELS - 1)};
-	pt->root = order ? pmm_alloc(order) : table_alloc(pt, root_level(fmt), false);
+	pt->root = order ? pmm_alloc(order) : table_alloc(pt, NULL, root_level(fmt), false);
 	if (order && pa_addr(pt->root)) {
 		/* Concatenated roots: one table (and one count) spread over several pages. */
 		struct page *p = pa_to_page(pt->root);
@@ -1393,7 +1695,7 @@ int pt_init(struct pgtable *pt, const struct pt_format *fmt, const struct pt_reg
 		spin_lock_init(&p->pt_lock);
 		pt->tables = pt->tables_peak = 1;
 	}
-	return pa_addr(pt->root) ? 0 : -1;
+	return pa_addr(pt->root) ? 0 : ERR_NOMEM;
 }
 
 void pt_destroy(struct pgtable *pt)

@@ -4,11 +4,50 @@
  * operations written as visitors. Every table page's struct page holds its
  * level and an exact count of valid entries; a table emptied by unmap is
  * detached and freed after the invalidation that made it unreachable.
+ *
+ * Concurrency: the one rule for a live entry.
+ *
+ *  1. Who may change an entry. Only the holder of the lock of the table that
+ *     holds it (struct page.pt_lock), with one exception: an empty entry above
+ *     level 0 may become a table without any lock, by compare-and-swap from
+ *     its empty value (a "lockless installer": the demand-fault descent of
+ *     pt_map() for one leaf, and any walk that needs a missing table). No
+ *     other store happens without the lock, and no lockless store ever
+ *     changes a non-empty entry.
+ *  2. How a change is made. The walker reads each entry once, under its
+ *     table's lock, into the visit's snapshot (struct pt_entry.old); a visitor
+ *     decides from the snapshot and never reads the entry again. Every store
+ *     is made from the snapshot by entry_update() (mm/pgtable.c): a
+ *     compare-and-swap when the snapshot is empty and above level 0, the one
+ *     value an installer can take away, a plain store otherwise, since by (1)
+ *     nobody else can change a non-empty entry or a level-0 entry meanwhile.
+ *     A failed compare-and-swap means a table appeared: the walker takes a
+ *     new snapshot and visits the entry again. Whenever a table's lock is
+ *     dropped and taken again (a walk into a child), the snapshot is retaken.
+ *  3. What the locks protect. A table's lock: its entries' changes and its
+ *     valid-entry count (installers reserve a count atomically first, so a
+ *     table with a reservation is never detached as empty). Two locks are held
+ *     together only as parent then child (collapse, reclaim). A detached table
+ *     is marked dead under its own lock; locking a dead table fails and the
+ *     caller goes back to the parent entry.
+ *  4. What lockless readers see (pt_translate(), the lockless descent, the
+ *     CPUs' own table walkers): each entry's value before or after a store,
+ *     never a torn one; during break-before-make, PT_BREAK_MARKER, invalid and
+ *     not empty, so no installer takes it; a table only after its contents
+ *     (release stores, acquire loads); a detached table only until their
+ *     grace-period read section ends (mm/grace.h), as it is freed after it.
+ *  5. Invalidations are never waited for under a table lock except inside a
+ *     break-before-make (break, invalidate, make) and the settling of another
+ *     walk's pending invalidation; interrupts are masked only while a table
+ *     lock is held, so every masked section is bounded by one table's entries.
+ *
+ * Errors follow lib/errno.h: 0, or ERR_NOMEM / ERR_INVAL.
  */
 #ifndef MM_PGTABLE_H
 #define MM_PGTABLE_H
 
 #include "arch/pt_format.h"
+#include "lib/errno.h"
 #include "lib/spinlock.h"
 #include "mm/page.h"
 
@@ -81,6 +120,7 @@ struct pt_entry {
 	u64 va; /* first address the entry translates */
 	unsigned level;
 	struct page *table; /* the table page holding the entry */
+	u64 old;	    /* the snapshot: the entry's value the visit decides on (rule 2) */
 };
 
 /* Flags for pt_map(). */
@@ -94,8 +134,9 @@ void pt_destroy(struct pgtable *pt);
  * Maps [va, va + size) to [pa, pa + size) with attrs, using the largest leaves
  * that alignment and the format allow (capped by PT_MAP_MAX_LEVEL in flags).
  * Existing leaves in the range are replaced (live rules apply); existing
- * tables are kept and filled. Returns 0, -ENOMEM-like -1 when a table page
- * could not be allocated (the tree stays consistent), or -2 on a bad range.
+ * tables are kept and filled. All or nothing: the table pages the map may
+ * need are allocated before any entry changes, so it returns 0, ERR_NOMEM
+ * having changed no translation, or ERR_INVAL on a bad range.
  */
 int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs, unsigned flags);
 /* Removes every translation in the range; tables left empty are reclaimed. */

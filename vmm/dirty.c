@@ -45,24 +45,24 @@ static int dirty_alloc(struct vm_slot *s)
 		s->dirty_order++;
 	pa = pmm_alloc(s->dirty_order);
 	s->dirty = pa_addr(pa) ? phys_to_virt(pa) : NULL;
-	return s->dirty ? 0 : VM_ERR_NOMEM;
+	return s->dirty ? 0 : ERR_NOMEM;
 }
 
 int vm_dirty_log_start(struct vm *vm)
 {
 	if (vm->pc.active || vm->dirty_logging)
-		return VM_ERR_UNSUPPORTED;
+		return ERR_NOTSUP;
 	for (unsigned i = 0; i < vm->nr_slots; i++) {
 		if (dirty_alloc(&vm->slots[i])) {
 			vm_dirty_log_stop(vm);
-			return VM_ERR_NOMEM;
+			return ERR_NOMEM;
 		}
 	}
 	/* Before the protection: a fault from now on maps read-only. */
 	__atomic_store_n(&vm->dirty_logging, true, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < vm->nr_slots; i++)
 		if (pt_protect(&vm->pt, vm->slots[i].gpa, vm->slots[i].size, ram_rx))
-			return VM_ERR_NOMEM;
+			return ERR_NOMEM;
 	return 0;
 }
 
@@ -88,7 +88,7 @@ int vm_dirty_fault(struct vm *vm, struct vm_slot *s, u64 gpa)
 	if (!(__atomic_fetch_or(&s->dirty[i / 64], BIT(i % 64), __ATOMIC_ACQ_REL) & BIT(i % 64)))
 		vm_stat_inc(&vm->stats.pages_dirtied);
 	/* Idempotent: a second vCPU that faulted on the same page makes it writable again too. */
-	return pt_protect(&vm->pt, page, PAGE_SIZE, ram_rwx) ? VM_ERR_NOMEM : 0;
+	return pt_protect(&vm->pt, page, PAGE_SIZE, ram_rwx) ? ERR_NOMEM : 0;
 }
 
 u64 vm_dirty_log_harvest(struct vm *vm, struct vm_slot *s, u64 *out)

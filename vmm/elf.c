@@ -30,7 +30,7 @@
 
 static const u8 elf_magic[4] = {0x7f, 'E', 'L', 'F'};
 
-/* Records why (a fixed message) and the detail with numbers; returns VM_ERR_INVAL. */
+/* Records why (a fixed message) and the detail with numbers; returns ERR_INVAL. */
 __attribute__((format(printf, 3, 4))) static int refuse(struct elf_load *out, const char *why,
 							const char *fmt, ...)
 {
@@ -40,7 +40,7 @@ __attribute__((format(printf, 3, 4))) static int refuse(struct elf_load *out, co
 	va_start(ap, fmt);
 	vsnprintf(out->detail, sizeof(out->detail), fmt, ap);
 	va_end(ap);
-	return VM_ERR_INVAL;
+	return ERR_INVAL;
 }
 
 /* Whether [offset, offset + len) lies inside a file of size bytes, without wrapping. */
@@ -200,7 +200,7 @@ int vm_load_elf(struct vm *vm, const void *image, u64 size, u64 reserved, u64 re
 		out->high = MAX(out->high, ph->paddr + ph->memsz);
 	}
 	if (rc && !out->why)
-		return refuse(out, "loading a segment failed", "error %d", rc);
+		return refuse(out, "loading a segment failed", "%s", err_name(rc));
 	out->entry = eh->entry;
 	return rc;
 }

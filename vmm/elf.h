@@ -44,7 +44,7 @@ struct elf_load {
  * inside one RAM slot, outside [reserved, reserved + reserved_size) (what the
  * VMM keeps for itself, e.g. boot data) and not overlapping another, and the
  * entry inside an executable segment. Then copies each PT_LOAD to its
- * p_paddr and zero-fills p_memsz beyond p_filesz. Returns 0, or VM_ERR_INVAL
+ * p_paddr and zero-fills p_memsz beyond p_filesz. Returns 0, or ERR_INVAL
  * with out->why and out->detail saying what was wrong.
  */
 int vm_load_elf(struct vm *vm, const void *image, u64 size, u64 reserved, u64 reserved_size,

@@ -86,9 +86,9 @@ static s64 hc_vcpu_start(struct vm *vm, u64 index, u64 entry, u64 context)
 	if (index >= VM_MAX_VCPUS || !vm->vcpus[index])
 		return GRANULE_E_INVAL;
 	rc = vcpu_start(vm->vcpus[index], entry, context);
-	if (rc == VCPU_START_BADADDR)
+	if (rc == ERR_FAULT)
 		return GRANULE_E_RANGE;
-	return rc == VCPU_START_BUSY ? GRANULE_E_BUSY : 0;
+	return rc == ERR_BUSY ? GRANULE_E_BUSY : 0;
 }
 
 int vm_handle_hypercall(struct vcpu *v, const struct vm_exit *exit)

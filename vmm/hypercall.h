@@ -26,7 +26,10 @@
 #define GRANULE_HC_VCPU_START	 5 /* (vcpu, entry, context) -> 0; ABI 1.1 */
 #define GRANULE_HC_COUNT	 6 /* first unused number */
 
-/* Errors (negative results). */
+/*
+ * Errors (negative results): the guest ABI's own codes, fixed by docs/hypercalls.md (their
+ * values happen to be Linux errno numbers too). Inside the VMM errors follow lib/errno.h.
+ */
 #define GRANULE_E_INVAL (-22) /* bad argument: alignment, length, key */
 #define GRANULE_E_NOSYS (-38) /* unknown call number */
 #define GRANULE_E_RANGE (-34) /* range not entirely inside the guest's RAM */

@@ -164,7 +164,7 @@ static int page_transfer(struct vm *vm, struct vm_slot *s, u64 gpa, bool first, 
 	if (rc) {
 		stat_add(&pc->stats.source_failures, 1);
 		bit_clear(s->pc->requested, i); /* unclaimed: a later request tries again */
-		return VM_ERR_SOURCE;
+		return ERR_TIMEDOUT;
 	}
 	/* The guest may run with its caches off: the content must be in memory. */
 	arch_vm_cache_sync(page, PAGE_SIZE, false);
@@ -360,7 +360,7 @@ static int install_page_locked(struct vm *vm, struct vm_slot *s, u64 gpa, bool *
 		return 0;
 	if (pt_map(&vm->pt, gpa, virt_to_phys(vm_slot_page(s, gpa)), PAGE_SIZE, ram_attrs,
 		   PT_MAP_MAX_LEVEL(0)))
-		return VM_ERR_NOMEM;
+		return ERR_NOMEM;
 	bit_set(s->pc->mapped, page_index(s, gpa));
 	if (r->mapped++ == 0)
 		region_fill_first(vm, s, gpa, REGION_TABLE);
@@ -419,7 +419,7 @@ static int resolve_region_locked(struct vm *vm, struct vm_slot *s, u64 base, boo
 	/* Over a region that has a 4K table, the engine fills the table: collapse it after. */
 	if (pt_map(&vm->pt, base, virt_to_phys(vm_slot_page(s, base)), REGION_SIZE, ram_attrs,
 		   PT_MAP_MAX_LEVEL(1)))
-		return VM_ERR_NOMEM;
+		return ERR_NOMEM;
 	mark_mapped(s, base, REGION_SIZE);
 	r->mapped = PAGES_PER_REGION;
 	if (was == REGION_TABLE) {
@@ -785,7 +785,7 @@ int vm_postcopy_pick_cpu(void)
 int vm_postcopy_start_mover(struct vm *vm, unsigned cpu)
 {
 	if (!vm->pc.active || vm->pc.mover_state == MOVER_RUNNING || cpu == this_cpu_id())
-		return VM_ERR_INVAL;
+		return ERR_INVAL;
 	vm->pc.mover_stop = 0;
 	vm->pc.mover_error = 0;
 	vm->pc.mover_cpu = cpu;
@@ -797,7 +797,7 @@ int vm_postcopy_start_mover(struct vm *vm, unsigned cpu)
 	 */
 	if (smp_work_queue(cpu, &vm->pc.mover_work, mover_main, vm)) {
 		vm->pc.mover_state = MOVER_IDLE;
-		return VM_ERR_UNSUPPORTED;
+		return ERR_NOTSUP;
 	}
 	return 0;
 }
@@ -888,7 +888,7 @@ static int slot_postcopy_init(struct vm_slot *s)
 	struct slot_postcopy *pc = array_alloc(sizeof(*pc), &self_order);
 
 	if (!pc)
-		return VM_ERR_NOMEM;
+		return ERR_NOMEM;
 	s->pc = pc;
 	pc->requested = array_alloc(bitmap_bytes, &pc->orders[0]);
 	pc->mapped = array_alloc(bitmap_bytes, &pc->orders[1]);
@@ -897,7 +897,7 @@ static int slot_postcopy_init(struct vm_slot *s)
 	pc->gibs = array_alloc(slot_gibs(s) * sizeof(*pc->gibs), &pc->orders[4]);
 	if (!pc->requested || !pc->mapped || !pc->zero_next || !pc->regions || !pc->gibs) {
 		slot_postcopy_free(s);
-		return VM_ERR_NOMEM;
+		return ERR_NOMEM;
 	}
 	/* Pages loaded before postcopy (the guest's image) are present: never requested again. */
 	for (u64 w = 0; w < bitmap_bytes / 8; w++)
@@ -908,7 +908,7 @@ static int slot_postcopy_init(struct vm_slot *s)
 int vm_postcopy_attach(struct vm *vm, const struct postcopy_config *cfg)
 {
 	if (vm->pc.active || cfg->unit > POSTCOPY_UNIT_1G)
-		return VM_ERR_INVAL;
+		return ERR_INVAL;
 	for (unsigned i = 0; i < vm->nr_slots; i++) {
 		int rc = slot_postcopy_init(&vm->slots[i]);
 

@@ -151,7 +151,7 @@ struct slot_postcopy {
 int vm_postcopy_attach(struct vm *vm, const struct postcopy_config *cfg);
 /* Starts the background mover on cpu (not this one). */
 int vm_postcopy_start_mover(struct vm *vm, unsigned cpu);
-/* The highest-numbered idle secondary CPU other than this one (kernel/smp.h), or -1. */
+/* The highest-numbered idle secondary CPU other than this one (kernel/smp.h), or -1 for none. */
 int vm_postcopy_pick_cpu(void);
 /*
  * One step of the mover on the calling CPU: streams the next 2M region not

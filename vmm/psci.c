@@ -86,9 +86,9 @@ static s64 psci_cpu_on(struct vcpu *v, u64 mpidr, u64 entry, u64 context)
 	if (!target)
 		return PSCI_INVALID_PARAMETERS;
 	rc = vcpu_start(target, entry, context);
-	if (rc == VCPU_START_BADADDR)
+	if (rc == ERR_FAULT)
 		return PSCI_INVALID_ADDRESS;
-	if (rc == VCPU_START_BUSY)
+	if (rc == ERR_BUSY)
 		return __atomic_load_n(&target->power, __ATOMIC_ACQUIRE) == VCPU_ON_PENDING
 			       ? PSCI_ON_PENDING
 			       : PSCI_ALREADY_ON;

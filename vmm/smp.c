@@ -69,11 +69,11 @@ int vcpu_start(struct vcpu *target, u64 entry, u64 context)
 	unsigned long flags;
 
 	if (!vm_find_slot(target->vm, entry))
-		return VCPU_START_BADADDR;
+		return ERR_FAULT;
 	flags = spin_lock_irqsave(&target->power_lock);
 	if (target->power != VCPU_OFF) {
 		spin_unlock_irqrestore(&target->power_lock, flags);
-		return VCPU_START_BUSY;
+		return ERR_BUSY;
 	}
 	target->start_entry = entry;
 	target->start_context = context;
@@ -188,20 +188,20 @@ int vm_run(struct vm *vm, const unsigned *cpus)
 	unsigned queued = 1;
 
 	if (!vm->vcpus[0])
-		return VM_ERR_INVAL;
+		return ERR_INVAL;
 	for (; queued < VM_MAX_VCPUS; queued++) {
 		struct vcpu *v = vm->vcpus[queued];
 
 		if (v && smp_work_queue(cpus[queued - 1], &v->work, vcpu_work, v)) {
 			printf("vm%u: vcpu %u: CPU %u cannot take it\n", vm->id, queued,
 			       cpus[queued - 1]);
-			vm_stop(vm, VM_ERR_UNSUPPORTED, 0);
+			vm_stop(vm, ERR_NOTSUP, 0);
 			break;
 		}
 	}
 	vcpu_thread(vm->vcpus[0]);
 	if (vm_join(vm, queued))
-		return VM_ERR_GUEST;
+		return ERR_IO;
 	return vm->stop_error;
 }
 

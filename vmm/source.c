@@ -59,7 +59,7 @@ int source_transfer(const struct page_source *src, void *dst, u64 gpa, u64 len)
 {
 	if (holds_failing_page(src, gpa, len)) {
 		source_spin_ticks(src->fail_timeout_ticks);
-		return SOURCE_ERR_LOST;
+		return ERR_TIMEDOUT;
 	}
 	/* len <= 1 GiB and ticks_per_mib < 2^33 (a 8 GHz counter at 1 MB/s): no overflow. */
 	source_spin_ticks(len * src->ticks_per_mib / MiB(1));

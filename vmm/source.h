@@ -12,9 +12,8 @@
 #ifndef VMM_SOURCE_H
 #define VMM_SOURCE_H
 
+#include "lib/errno.h"
 #include "lib/types.h"
-
-#define SOURCE_ERR_LOST (-110) /* the page did not arrive within fail_timeout_ticks */
 
 enum source_content {
 	SOURCE_PATTERN, /* granule_pattern_fill(gpa, seed) */
@@ -43,8 +42,9 @@ struct page_source source_pattern(u64 seed, u64 latency_us, u64 mbytes_per_s);
 void source_wait_latency(const struct page_source *src);
 /*
  * Transfers [gpa, gpa + len) (page aligned) into dst, waiting len at the
- * source's bandwidth. Returns 0, or SOURCE_ERR_LOST when the range holds the
- * failing page (after waiting fail_timeout_ticks; dst is then undefined).
+ * source's bandwidth. Returns 0, or ERR_TIMEDOUT (lib/errno.h) when the range
+ * holds the failing page: it did not arrive within fail_timeout_ticks (dst is
+ * then undefined).
  */
 int source_transfer(const struct page_source *src, void *dst, u64 gpa, u64 len);
 /*

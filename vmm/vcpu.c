@@ -22,12 +22,12 @@ static int vcpu_alloc(struct vcpu *v, struct vm *vm, unsigned id, u32 power)
 	*v = (struct vcpu){.vm = vm, .id = id, .power = power, .cpu = -1};
 	spin_lock_init(&v->power_lock);
 	if (id >= VM_MAX_VCPUS || vm->vcpus[id])
-		return VM_ERR_INVAL;
+		return ERR_INVAL;
 	if (arch_vcpu_size() > PAGE_SIZE)
-		return VM_ERR_UNSUPPORTED;
+		return ERR_NOTSUP;
 	state = pmm_alloc(ORDER_4K);
 	if (!pa_addr(state))
-		return VM_ERR_NOMEM;
+		return ERR_NOMEM;
 	v->arch = phys_to_virt(state);
 	vm->vcpus[id] = v;
 	return 0;
@@ -68,7 +68,7 @@ static int report_unknown(struct vcpu *v)
 {
 	printf("vm%u: vcpu %u: unhandled exit, syndrome 0x%llx at pc 0x%llx: stopping the VM\n",
 	       v->vm->id, v->id, v->exit.syndrome, v->exit.pc);
-	return VM_ERR_GUEST;
+	return ERR_IO;
 }
 
 static int dispatch(struct vcpu *v)
@@ -127,7 +127,7 @@ static int run_loaded(struct vcpu *v)
 			return rc;
 		vm_stat_inc(&v->vm->stats.exits[v->exit.reason]);
 		if (fault_repeats(v, &last_gpa, &last_pc, &repeats))
-			return VM_ERR_GUEST;
+			return ERR_IO;
 		rc = dispatch(v);
 		if (rc < 0)
 			return rc;
@@ -148,7 +148,7 @@ int vcpu_run(struct vcpu *v)
 	 */
 	if (!arch_irqs_enabled()) {
 		printf("vm%u: vcpu %u: run with interrupts masked\n", v->vm->id, v->id);
-		return VM_ERR_INVAL;
+		return ERR_INVAL;
 	}
 	__atomic_store_n(&v->cpu, (int)this_cpu_id(), __ATOMIC_RELEASE);
 	arch_vcpu_load(v->arch);

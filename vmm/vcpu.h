@@ -47,11 +47,17 @@ void vcpu_destroy(struct vcpu *v);
 /*
  * Runs the vCPU on this CPU until the guest exits (returns 0; v->exit_status
  * holds its status), turns this vCPU off (returns 0, power OFF), the VM stops
- * (returns 0), or it stops on an error (returns VM_ERR_*, with a message).
+ * (returns 0), or it stops on an error (returns a negative ERR_* code of
+ * lib/errno.h, with a message).
  */
 int vcpu_run(struct vcpu *v);
 
-/* Results the exit handlers return to the run loop. */
+/*
+ * Results the exit handlers return to the run loop: VCPU_RESUME, VCPU_EXITED
+ * (positive, not an error: this vCPU left the guest, by an exit or CPU_OFF,
+ * and the loop ends with 0), or a negative ERR_* code (lib/errno.h) that
+ * stops the VM.
+ */
 #define VCPU_RESUME 0
 #define VCPU_EXITED 1
 
@@ -64,12 +70,11 @@ int psci_handle(struct vcpu *v, const struct vm_exit_call *c);
 struct vcpu *vm_vcpu_by_mpidr(struct vm *vm, u64 mpidr);
 /* The guest MPIDR of vCPU index (MPIDR_EL1 bit 31 is RES1: Arm ARM D17.2, "MPIDR_EL1"). */
 u64 vm_vcpu_mpidr(unsigned index);
-/* Errors of vcpu_start(). */
-#define VCPU_START_BUSY	   (-16) /* ON or ON_PENDING already */
-#define VCPU_START_BADADDR (-14) /* entry outside the guest's RAM */
 /*
  * Turns target ON_PENDING to start at entry with context in its first
  * argument register (and its index in the second) and wakes its CPU.
+ * Returns 0, ERR_BUSY when target is ON or ON_PENDING already, or ERR_FAULT
+ * when entry is outside the guest's RAM (lib/errno.h).
  */
 int vcpu_start(struct vcpu *target, u64 entry, u64 context);
 /* The calling vCPU turns itself off; the VM ends (status 0) when it was the last one on. */

@@ -119,7 +119,7 @@ static int slot_init(struct vm_slot *s, u64 gpa, u64 size)
 		return 0;
 nomem:
 	slot_free(s);
-	return VM_ERR_NOMEM;
+	return ERR_NOMEM;
 }
 
 static bool ranges_overlap(u64 a, u64 a_size, u64 b, u64 b_size)
@@ -133,10 +133,10 @@ int vm_add_slot(struct vm *vm, u64 gpa, u64 size)
 
 	if (!size || !IS_ALIGNED(gpa | size, MiB(2)) || gpa + size < gpa ||
 	    gpa + size > BIT(vm->gpa_bits) || vm->nr_slots == VM_MAX_SLOTS)
-		return VM_ERR_INVAL;
+		return ERR_INVAL;
 	for (unsigned i = 0; i < vm->nr_slots; i++)
 		if (ranges_overlap(gpa, size, vm->slots[i].gpa, vm->slots[i].size))
-			return VM_ERR_INVAL;
+			return ERR_INVAL;
 	rc = slot_init(&vm->slots[vm->nr_slots], gpa, size);
 	if (!rc)
 		vm->nr_slots++;
@@ -252,7 +252,7 @@ int vm_load(struct vm *vm, u64 gpa, const void *image, u64 size)
 
 	/* Loading is done before postcopy starts: afterwards the source owns the content. */
 	if (!s || s->pc || size > s->size - (gpa - s->gpa))
-		return VM_ERR_INVAL;
+		return ERR_INVAL;
 	for (u64 done = 0; done < size;) {
 		u64 at = gpa + done, chunk = MIN(size - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
 		u8 *page;
@@ -292,7 +292,7 @@ int vm_discard(struct vm *vm, u64 gpa, u64 len)
 	int rc;
 
 	if (!s || len > s->size - (gpa - s->gpa))
-		return VM_ERR_INVAL;
+		return ERR_INVAL;
 	if (s->pc)
 		return postcopy_discard(vm, s, gpa, len);
 	rc = 0;
@@ -315,17 +315,17 @@ int vm_create(struct vm *vm, unsigned gpa_bits)
 	*vm = (struct vm){0};
 	if (!arch_vm_available(&reason)) {
 		printf("vm: cannot create a VM: %s\n", reason);
-		return VM_ERR_UNSUPPORTED;
+		return ERR_NOTSUP;
 	}
 	bits = arch_vm_format_init(&vm->fmt, gpa_bits ? gpa_bits : VM_DEFAULT_GPA_BITS);
 	if (bits < 0)
 		return bits;
 	vm->gpa_bits = (unsigned)bits;
 	if (pt_init(&vm->pt, &vm->fmt, &stage2_regime))
-		return VM_ERR_NOMEM;
+		return ERR_NOMEM;
 	if (arch_vm_init(&vm->arch, &vm->fmt, vm->pt.root)) {
 		pt_destroy(&vm->pt);
-		return VM_ERR_NOMEM;
+		return ERR_NOMEM;
 	}
 	vm->pt.owner = &vm->arch;
 	vm->console_bol = true;

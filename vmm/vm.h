@@ -12,18 +12,25 @@
 #define VMM_VM_H
 
 #include "arch/arch.h"
+#include "lib/errno.h"
 #include "lib/spinlock.h"
 #include "mm/pgtable.h"
 #include "vmm/exit.h"
 #include "vmm/hypercall.h"
 #include "vmm/postcopy.h"
 
-/* Errors (negative, as the engine's callers expect). */
-#define VM_ERR_NOMEM	   (-12)
-#define VM_ERR_INVAL	   (-22)
-#define VM_ERR_UNSUPPORTED (-95)
-#define VM_ERR_GUEST	   (-5)	  /* the guest did something the VMM cannot handle: VM stopped */
-#define VM_ERR_SOURCE	   (-110) /* a page never arrived from the page source: VM stopped */
+/*
+ * Errors: 0 or a negative enum err code of lib/errno.h, the one convention of
+ * mm/, vmm/ and the arch backends. A vCPU that stops its VM returns ERR_IO
+ * (the guest did something the VMM cannot handle) or ERR_TIMEDOUT (a page
+ * never arrived from the page source).
+ *
+ * Transitional: vmm/fault.c still names these three; delete them once it
+ * uses ERR_* (they are nothing but the lib/errno.h codes).
+ */
+#define VM_ERR_NOMEM  ERR_NOMEM
+#define VM_ERR_GUEST  ERR_IO
+#define VM_ERR_SOURCE ERR_TIMEDOUT
 
 #define VM_MAX_SLOTS	    4
 #define VM_MAX_VCPUS	    8

@@ -211,7 +211,7 @@ int arm64_s2_format_init(struct pt_format *fmt, unsigned ipa_bits)
 	unsigned levels = 1;
 
 	if (ipa_bits < 25 || ipa_bits > 48)
-		return -1;
+		return ERR_INVAL;
 	/* The fewest levels whose root fits one table... */
 	while (root_bits(ipa_bits, levels) > PT_INDEX_BITS)
 		levels++;

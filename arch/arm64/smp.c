@@ -66,7 +66,7 @@ int arch_cpu_start(unsigned cpu, u64 hwid, void *stack_top)
 
 	if (psci_conduit == PSCI_NONE) {
 		printf("smp: CPU %u: no PSCI conduit to start it\n", cpu);
-		return -1;
+		return ERR_NOTSUP;
 	}
 	b->mmu = arm64_mmu;
 	b->stack_top = (u64)stack_top;
@@ -79,7 +79,7 @@ int arch_cpu_start(unsigned cpu, u64 hwid, void *stack_top)
 	if (rc != PSCI_SUCCESS) {
 		printf("smp: PSCI CPU_ON of CPU %u (MPIDR 0x%llx) failed: %s (%lld)\n", cpu,
 		       (unsigned long long)hwid, psci_error_name(rc), (long long)rc);
-		return -1;
+		return ERR_IO;
 	}
 	return 0;
 }

@@ -125,9 +125,9 @@ int arch_vm_format_init(struct pt_format *fmt, unsigned want_bits)
 	unsigned bits = MIN(want_bits, ps_bits[ps_field()]);
 
 	if (!arm64_at_el2)
-		return -95;
+		return ERR_NOTSUP;
 	if (arm64_s2_format_init(fmt, bits))
-		return -22;
+		return ERR_INVAL;
 	return (int)bits;
 }
 
@@ -179,7 +179,7 @@ int arch_vm_init(struct arch_vm *avm, const struct pt_format *fmt, paddr_t root)
 	u32 id = vmid_alloc();
 
 	if (!id)
-		return -1;
+		return ERR_BUSY;
 	avm->id = id;
 	avm->regs[0] = pa_addr(root) | (u64)id << VTTBR_VMID_SHIFT;
 	avm->regs[1] = vtcr_value(fmt);
@@ -515,7 +515,7 @@ int arch_vcpu_run(struct arch_vcpu *v, struct vm_exit *exit)
 	u64 kind;
 
 	if (!v->loaded)
-		return -22;
+		return ERR_INVAL;
 	do {
 		flags = arch_irq_save();
 		cpu = this_cpu_id();
@@ -533,16 +533,19 @@ void arch_vcpu_set_result(struct arch_vcpu *v, u64 value)
 	v->ctx.x[0] = value;
 }
 
-/* The EL1 vector a synchronous exception from the guest's current mode goes to (D1.10.2). */
+/*
+ * The EL1 vector a synchronous exception from the guest's current mode goes to
+ * (D1.10.2): 0, or ERR_NOTSUP for AArch32 or a mode other than EL0t, EL1t, EL1h.
+ */
 static int abort_vector(u64 pstate, u64 *offset)
 {
 	if (pstate & PSR_AARCH32)
-		return -1;
+		return ERR_NOTSUP;
 	switch (pstate & PSR_MODE_MASK) {
 	case PSR_MODE_EL0T: *offset = VBAR_LOWER_A64; return 0;
 	case PSR_MODE_EL1T: *offset = VBAR_CURRENT_SP0; return 0;
 	case PSR_MODE_EL1H: *offset = VBAR_CURRENT_SPX; return 0;
-	default: return -1;
+	default: return ERR_NOTSUP;
 	}
 }
 
@@ -561,7 +564,7 @@ int arch_vcpu_inject_abort(struct arch_vcpu *v, const struct vm_exit *exit)
 	u64 offset, ec, pstate;
 
 	if (exit->reason != VM_EXIT_STAGE2_FAULT || abort_vector(v->ctx.pstate, &offset))
-		return -22;
+		return ERR_INVAL;
 	if (f->exec)
 		ec = from_el0 ? EC_IABT_LOW : EC_IABT_SAME;
 	else

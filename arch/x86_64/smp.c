@@ -122,7 +122,7 @@ int arch_cpu_start(unsigned cpu, u64 hwid, void *stack_top)
 	u32 apic_id = (u32)hwid;
 
 	if (!trampoline_installed && !install_trampoline(tramp))
-		return -1;
+		return ERR_RANGE;
 	ap_cpu = cpu;
 	tramp_params->stack_top = (u64)(uintptr_t)stack_top;
 	/* Stores before the INIT IPI that makes the AP read them. */
@@ -130,13 +130,13 @@ int arch_cpu_start(unsigned cpu, u64 hwid, void *stack_top)
 	/* SDM Vol 3 8.4.4.1: INIT, 10 ms, SIPI, 200 us, SIPI, 200 us. */
 	if (lapic_send_ipi(apic_id, LAPIC_DM_INIT)) {
 		printf("smp: CPU %u (APIC ID %u): INIT IPI not accepted\n", cpu, apic_id);
-		return -1;
+		return ERR_TIMEDOUT;
 	}
 	x86_udelay(INIT_DELAY_US);
 	for (unsigned i = 0; i < 2; i++) {
 		if (lapic_send_ipi(apic_id, LAPIC_DM_STARTUP | (u32)(tramp >> PAGE_SHIFT))) {
 			printf("smp: CPU %u (APIC ID %u): SIPI not accepted\n", cpu, apic_id);
-			return -1;
+			return ERR_TIMEDOUT;
 		}
 		x86_udelay(SIPI_DELAY_US);
 	}

@@ -193,7 +193,7 @@ static int svm_vm_init(struct arch_vm *avm, const struct pt_format *fmt, paddr_t
 
 	(void)fmt;
 	if (!id)
-		return -1;
+		return ERR_BUSY;
 	/* Once, before any VMCB names the maps; the first VM is created before any vCPU runs. */
 	if (!__atomic_load_n(&svm_maps_ready, __ATOMIC_ACQUIRE)) {
 		svm_maps_init();
@@ -464,7 +464,7 @@ static int svm_vcpu_run(struct arch_vcpu *av, struct vm_exit *exit)
 	bool done;
 
 	if (!v->loaded)
-		return -22;
+		return ERR_INVAL;
 	vmcb = vmcb_of(v);
 	do {
 		flags = arch_irq_save();
@@ -495,7 +495,7 @@ static int svm_vcpu_inject_abort(struct arch_vcpu *av, const struct vm_exit *exi
 	u32 error;
 
 	if (exit->reason != VM_EXIT_STAGE2_FAULT)
-		return -22;
+		return ERR_INVAL;
 	error = x86_abort_error(f, vmcb->save.cpl == 3);
 	vmcb->save.cr2 = f->gva_valid ? f->gva : f->gpa;
 	vmcb->control.event_inj = X86_VEC_PF | X86_EVENT_TYPE_EXCEPT | X86_EVENT_ERROR_VALID |

@@ -7,6 +7,7 @@
  * not depend on the extension (cache maintenance, the test guest) is here.
  */
 #include "arch/arch.h"
+#include "arch/pt_format.h"
 #include "arch/x86_64/vm_common.h"
 #include "arch/x86_64/x86.h"
 
@@ -48,9 +49,14 @@ bool arch_vm_available(const char **reason)
 
 int arch_vm_format_init(struct pt_format *fmt, unsigned want_bits)
 {
+	int bits;
+
 	if (!backend())
-		return -95;
-	return chosen->format_init(fmt, want_bits);
+		return ERR_NOTSUP;
+	bits = chosen->format_init(fmt, want_bits);
+	/* How live splits and collapses go on this CPU (the rule: pt_format.c, X86_RESIZE). */
+	x86_stage2_format_resize_init(fmt, x86_features.itlb_multihit, x86_features.tlb_multimatch);
+	return bits;
 }
 
 int arch_vm_init(struct arch_vm *avm, const struct pt_format *fmt, paddr_t root)

@@ -402,7 +402,7 @@ static int vmx_vm_init(struct arch_vm *avm, const struct pt_format *fmt, paddr_t
 
 	(void)fmt;
 	if (!id)
-		return -1;
+		return ERR_BUSY;
 	if (!__atomic_load_n(&vmx_msr_bitmap_ready, __ATOMIC_ACQUIRE)) {
 		msr_bitmap_init();
 		__atomic_store_n(&vmx_msr_bitmap_ready, true, __ATOMIC_RELEASE);
@@ -907,7 +907,7 @@ static int vmx_vcpu_run(struct arch_vcpu *av, struct vm_exit *exit)
 	int result;
 
 	if (!v->loaded)
-		return -22;
+		return ERR_INVAL;
 	do {
 		flags = arch_irq_save();
 		result = vmx_enter(v);
@@ -939,7 +939,7 @@ static int vmx_vcpu_inject_abort(struct arch_vcpu *av, const struct vm_exit *exi
 	struct vmx_vcpu *v = vmx_vcpu(av);
 
 	if (exit->reason != VM_EXIT_STAGE2_FAULT || !v->loaded)
-		return -22;
+		return ERR_INVAL;
 	v->cr2 = f->gva_valid ? f->gva : f->gpa;
 	inject_exception(X86_VEC_PF, true, x86_abort_error(f, guest_cpl() == 3));
 	return 0;

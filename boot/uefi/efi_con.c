@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "boot/uefi/uefi.h"
+#include "lib/errno.h"
 #include "lib/printf.h"
 
 static SIMPLE_TEXT_OUTPUT_INTERFACE *con_out;
@@ -70,7 +71,10 @@ static bool is_image_path(const CHAR16 *s, u32 len)
 	return true;
 }
 
-/* Appends len UCS-2 characters to out; only printable ASCII is accepted. */
+/*
+ * Appends len UCS-2 characters to out; only printable ASCII is accepted.
+ * Returns 0, ERR_INVAL for another character or ERR_RANGE when out is full.
+ */
 static int append_ascii(char *out, size_t out_size, size_t *n, const CHAR16 *s, u32 len)
 {
 	for (u32 i = 0; i < len; i++) {
@@ -80,12 +84,12 @@ static int append_ascii(char *out, size_t out_size, size_t *n, const CHAR16 *s, 
 			efi_print("granule: UEFI command line: character U+%04X is not printable "
 				  "ASCII; the command line must be plain ASCII\n",
 				  c);
-			return -1;
+			return ERR_INVAL;
 		}
 		if (*n + 1 >= out_size) {
 			efi_print("granule: UEFI command line longer than %zu bytes\n",
 				  out_size - 1);
-			return -1;
+			return ERR_RANGE;
 		}
 		out[(*n)++] = (char)c;
 	}
@@ -106,6 +110,7 @@ int efi_load_options_to_cmdline(const CHAR16 *opts, u32 size_bytes, char *out, s
 {
 	u32 len = opts ? ucs2_len(opts, size_bytes / sizeof(CHAR16)) : 0, i = 0;
 	size_t n = 0;
+	int rc;
 
 	out[0] = '\0';
 	if (len && is_image_path(opts, len)) {
@@ -114,8 +119,9 @@ int efi_load_options_to_cmdline(const CHAR16 *opts, u32 size_bytes, char *out, s
 	}
 	while (i < len && is_space(opts[i]))
 		i++;
-	if (append_ascii(out, out_size, &n, opts + i, len - i))
-		return -1;
+	rc = append_ascii(out, out_size, &n, opts + i, len - i);
+	if (rc)
+		return rc;
 	while (n && out[n - 1] == ' ')
 		out[--n] = '\0';
 	return 0;
@@ -125,14 +131,15 @@ int efi_shell_args_to_cmdline(CHAR16 **argv, UINTN argc, char *out, size_t out_s
 {
 	size_t n = 0;
 	static const CHAR16 space = ' ';
+	int rc = 0;
 
 	out[0] = '\0';
 	/* argv[0] is the image as typed; the options follow. */
-	for (UINTN i = 1; i < argc; i++) {
-		if (i > 1 && append_ascii(out, out_size, &n, &space, 1))
-			return -1;
-		if (append_ascii(out, out_size, &n, argv[i], ucs2_len(argv[i], ~0U)))
-			return -1;
+	for (UINTN i = 1; i < argc && !rc; i++) {
+		if (i > 1)
+			rc = append_ascii(out, out_size, &n, &space, 1);
+		if (!rc)
+			rc = append_ascii(out, out_size, &n, argv[i], ucs2_len(argv[i], ~0U));
 	}
-	return 0;
+	return rc;
 }

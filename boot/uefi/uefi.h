@@ -19,8 +19,8 @@ void efi_print(const char *fmt, ...) __printf(1, 2);
  * The ASCII command line from the UEFI Shell's argument vector (preferred: the
  * shell has already parsed quoting), or else from the raw load options (UCS-2,
  * possibly without a terminator; a leading "*.efi" image path is dropped, as
- * some loaders put one there). Return 0, or -1 after printing why the options
- * are unusable (not printable ASCII, too long).
+ * some loaders put one there). Return 0, or, after printing why the options
+ * are unusable, ERR_INVAL (not printable ASCII) or ERR_RANGE (too long).
  */
 int efi_shell_args_to_cmdline(CHAR16 **argv, UINTN argc, char *out, size_t out_size);
 int efi_load_options_to_cmdline(const CHAR16 *opts, u32 size_bytes, char *out, size_t out_size);

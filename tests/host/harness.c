@@ -41,7 +41,30 @@ void arch_irq_restore(unsigned long flags)
  */
 void arch_cpu_relax(void)
 {
-	sched_yield();
+	/* Under the interleaving explorer a spinner hands its turn to the scheduler instead. */
+	if (host_yield_hook)
+		host_yield_hook("spin", NULL);
+	else
+		sched_yield();
+}
+
+/* Set by the interleaving explorer (tests/host/explore.c) while it runs a schedule. */
+void (*host_yield_hook)(const char *point, const void *addr);
+
+/* Allocation failure injection for the engine's table pages (harness_fail_allocs()). */
+static __thread u64 allocs_until_failure;
+
+void harness_fail_allocs(u64 after)
+{
+	allocs_until_failure = after;
+}
+
+bool host_alloc_fails(void);
+bool host_alloc_fails(void)
+{
+	if (!allocs_until_failure)
+		return false;
+	return --allocs_until_failure == 0 ? (allocs_until_failure = 1, true) : false;
 }
 
 void arch_pt_publish(void)
@@ -89,6 +112,21 @@ void (*host_reader_pause)(void);
 unsigned grace_slot_id(void)
 {
 	return this_cpu;
+}
+
+/* Interrupt masks of the simulated CPUs the explorer switches between on one thread. */
+static bool cpu_irqs_off[GRACE_SLOTS];
+
+void harness_switch_cpu(unsigned cpu)
+{
+	cpu_irqs_off[this_cpu] = !irqs_on;
+	this_cpu = cpu;
+	irqs_on = !cpu_irqs_off[cpu];
+}
+
+bool harness_irqs_on(void)
+{
+	return irqs_on;
 }
 
 void harness_set_cpu(unsigned cpu)

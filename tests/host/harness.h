@@ -40,6 +40,17 @@ bool harness_pt_invariants(const struct pgtable *pt);
 void harness_quarantine(bool on);
 /* Table pages the engine has freed since the start. */
 u64 harness_tables_freed(void);
+/*
+ * From the after-th table-page allocation of this thread on (1: the next),
+ * every one fails, until harness_fail_allocs(0).
+ */
+void harness_fail_allocs(u64 after);
+/* The interleaving explorer's hook (mm/pgtable.c yield points), NULL when off. */
+extern void (*host_yield_hook)(const char *point, const void *addr);
+/* Switches the thread to simulated CPU cpu, keeping each CPU's interrupt mask apart. */
+void harness_switch_cpu(unsigned cpu);
+/* This simulated CPU's interrupt state (false: masked). */
+bool harness_irqs_on(void);
 /* Makes this thread simulated CPU cpu (its grace-period slot); threads start as CPU 0. */
 void harness_set_cpu(unsigned cpu);
 

@@ -49,8 +49,8 @@ static void test_cmdline(void)
 	EXPECT(cmdline_wants_suite(&o, "kpt") && !cmdline_wants_suite(&o, "smp"));
 	EXPECT(o.max_cpus == 2 && o.semihosting);
 	o = (struct kernel_options){.max_cpus = MAX_CPUS};
-	EXPECT_EQ(cmdline_parse(bad, &o), -1);
-	EXPECT_EQ(cmdline_parse(badsmp, &o), -1);
+	EXPECT_EQ(cmdline_parse(bad, &o), ERR_INVAL);
+	EXPECT_EQ(cmdline_parse(badsmp, &o), ERR_INVAL);
 }
 
 /* initrd= is taken out of the line, wherever and however often it appears. */
@@ -70,7 +70,7 @@ static void test_cmdline_take(void)
 	EXPECT_EQ(cmdline_take(empty, "initrd", value, sizeof(value)), 1);
 	EXPECT(!strcmp(value, "") && !strcmp(empty, "quiet"));
 	strcpy(line, "initrd=\\toolong.elf");
-	EXPECT_EQ(cmdline_take(line, "initrd", small, sizeof(small)), -1);
+	EXPECT_EQ(cmdline_take(line, "initrd", small, sizeof(small)), ERR_RANGE);
 	EXPECT(!strcmp(small, "\\to") && !strcmp(line, ""));
 }
 
@@ -88,10 +88,10 @@ static void test_cmdline_demo_link(void)
 	EXPECT(o.demo_bandwidth_set && o.demo_mbytes_s == 250);
 	EXPECT_EQ(o.demo_policy, 1);
 	o = (struct kernel_options){0};
-	EXPECT_EQ(cmdline_parse(bad_policy, &o), -1);
-	EXPECT_EQ(cmdline_parse(no_value, &o), -1);
+	EXPECT_EQ(cmdline_parse(bad_policy, &o), ERR_INVAL);
+	EXPECT_EQ(cmdline_parse(no_value, &o), ERR_INVAL);
 	EXPECT(!o.demo_latency_set);
-	EXPECT_EQ(cmdline_parse(too_fast, &o), -1);
+	EXPECT_EQ(cmdline_parse(too_fast, &o), ERR_INVAL);
 	EXPECT(!o.demo_bandwidth_set);
 }
 

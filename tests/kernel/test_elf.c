@@ -156,7 +156,7 @@ static void test_bad_elf_each_refused_with_its_message(void)
 		valid_elf(&elf);
 		damages[i].apply(&elf, &size);
 		rc = vm_load_elf(&elf_vm, &elf, size, RAM_BASE, RESERVED, &out);
-		EXPECT_EQ(rc, VM_ERR_INVAL);
+		EXPECT_EQ(rc, ERR_INVAL);
 		if (!out.why || strcmp(out.why, damages[i].why))
 			ktap_diag("damage %u: '%s' (%s), expected '%s'", i,
 				  out.why ? out.why : "accepted", out.detail, damages[i].why);

@@ -30,7 +30,7 @@ static struct vm guest_vm;
 static struct vcpu guest_vcpus[GUEST_VCPUS];
 static unsigned guest_nr_vcpus;
 static u64 guest_baseline;
-static int guest_rc = VM_ERR_INVAL;
+static int guest_rc = ERR_INVAL;
 static u64 guest_entry;
 
 static bool guests_unavailable(const char **reason)
@@ -169,7 +169,7 @@ static void test_guest_postcopy_figures(void)
 
 static void test_guest_destroy_returns_memory(void)
 {
-	if (guest_rc == VM_ERR_INVAL && !guest_vm.nr_slots) {
+	if (guest_rc == ERR_INVAL && !guest_vm.nr_slots) {
 		ktap_skip("no VM was created");
 		return;
 	}

@@ -90,7 +90,7 @@ static void expect_guest_ok(const struct pc_run *g)
 	EXPECT_EQ(g->vcpu.exit_status, TG_EXIT_OK);
 }
 
-/* A CPU for a mover: online, not this one, not `avoid`. */
+/* A CPU for a mover: online, not this one, not `avoid`; -1 (not an error) when none is. */
 static int mover_cpu(int avoid)
 {
 	for (unsigned i = nr_cpus; i-- > 0;)
@@ -100,6 +100,7 @@ static int mover_cpu(int avoid)
 	return -1;
 }
 
+/* The engine level of the leaf translating gpa, or -1 (not an error) when nothing does. */
 static int leaf_level(struct vm *vm, u64 gpa)
 {
 	struct pt_translation t;
@@ -439,7 +440,7 @@ static void test_lost_page_stops_only_its_vm(void)
 		EXPECT_EQ(vm_postcopy_start_mover(&healthy.vm, (unsigned)cpu_good), 0);
 		EXPECT_EQ(vm_postcopy_start_mover(&lossy.vm, (unsigned)cpu_bad), 0);
 		lossy.rc = pc_run_guest(&lossy, 0, TG_MODE_PATTERN_TOUCH);
-		EXPECT_EQ(lossy.rc, VM_ERR_SOURCE);
+		EXPECT_EQ(lossy.rc, ERR_TIMEDOUT);
 		EXPECT(!lossy.vcpu.exited);
 		EXPECT(lossy.vm.pc.stats.source_failures >= 1);
 		/* The other VM, its mover streaming all along, runs to the end. */
@@ -449,8 +450,8 @@ static void test_lost_page_stops_only_its_vm(void)
 		EXPECT(vm_postcopy_complete(&healthy.vm));
 		EXPECT_EQ(healthy.vm.pc.stats.source_failures, 0);
 		vm_postcopy_stop_mover(&lossy.vm);
-		ktap_diag("lossy VM: %llu source failure(s), mover error %d",
-			  lossy.vm.pc.stats.source_failures, lossy.vm.pc.mover_error);
+		ktap_diag("lossy VM: %llu source failure(s), mover error %s",
+			  lossy.vm.pc.stats.source_failures, err_name(lossy.vm.pc.mover_error));
 	}
 	pc_destroy(&lossy);
 	pc_destroy(&healthy);

@@ -108,17 +108,17 @@ static void test_vcpu_start_errors(void)
 		rc = vcpu_create_off(&smp_vcpus[1], &smp_vm, 1);
 	EXPECT_EQ(rc, 0);
 	if (!rc) {
-		EXPECT_EQ(vcpu_create_off(&smp_vcpus[1], &smp_vm, 1), VM_ERR_INVAL);
-		EXPECT_EQ(vcpu_create_off(&smp_vcpus[1], &smp_vm, VM_MAX_VCPUS), VM_ERR_INVAL);
+		EXPECT_EQ(vcpu_create_off(&smp_vcpus[1], &smp_vm, 1), ERR_INVAL);
+		EXPECT_EQ(vcpu_create_off(&smp_vcpus[1], &smp_vm, VM_MAX_VCPUS), ERR_INVAL);
 		EXPECT(vm_vcpu_by_mpidr(&smp_vm, 1) == &smp_vcpus[1]);
 		EXPECT(vm_vcpu_by_mpidr(&smp_vm, 2) == NULL);
 		EXPECT(vm_vcpu_by_mpidr(&smp_vm, 1ULL << 40 | 1) == NULL);
-		EXPECT_EQ(vcpu_start(&smp_vcpus[0], RAM_BASE, 0), VCPU_START_BUSY);
-		EXPECT_EQ(vcpu_start(&smp_vcpus[1], RAM_BASE + MiB(2), 0), VCPU_START_BADADDR);
+		EXPECT_EQ(vcpu_start(&smp_vcpus[0], RAM_BASE, 0), ERR_BUSY);
+		EXPECT_EQ(vcpu_start(&smp_vcpus[1], RAM_BASE + MiB(2), 0), ERR_FAULT);
 		EXPECT_EQ(smp_vcpus[1].power, VCPU_OFF);
 		EXPECT_EQ(vcpu_start(&smp_vcpus[1], RAM_BASE + PAGE_SIZE, 7), 0);
 		EXPECT_EQ(smp_vcpus[1].power, VCPU_ON_PENDING);
-		EXPECT_EQ(vcpu_start(&smp_vcpus[1], RAM_BASE, 0), VCPU_START_BUSY);
+		EXPECT_EQ(vcpu_start(&smp_vcpus[1], RAM_BASE, 0), ERR_BUSY);
 		EXPECT_EQ(smp_vm.vcpus_on, 2);
 		EXPECT_EQ(vcpu_turn_off(&smp_vcpus[1]), 0);
 		EXPECT(!vm_stopping(&smp_vm));
