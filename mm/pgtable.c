@@ -478,6 +478,16 @@ static pt_always_inline void table_spin_unlock(struct page *t)
 	spin_unlock(&t->pt_lock);
 }
 
+/* table_lock() for a caller that has masked interrupts itself. */
+static pt_always_inline bool table_lock_masked(struct page *t)
+{
+	table_spin_lock(t);
+	if (likely(!(__atomic_load_n(&t->pt_valid, __ATOMIC_RELAXED) & PT_DEAD)))
+		return true;
+	table_spin_unlock(t);
+	return false;
+}
+
 /*
  * Locks a table for changing its entries, interrupts masked while it is
  * held (*irq receives what to restore). Fails when the table has left the
@@ -487,10 +497,8 @@ static pt_always_inline void table_spin_unlock(struct page *t)
 static pt_always_inline bool table_lock(struct page *t, unsigned long *irq)
 {
 	*irq = arch_irq_save();
-	table_spin_lock(t);
-	if (likely(!(__atomic_load_n(&t->pt_valid, __ATOMIC_RELAXED) & PT_DEAD)))
+	if (likely(table_lock_masked(t)))
 		return true;
-	table_spin_unlock(t);
 	arch_irq_restore(*irq);
 	return false;
 }
@@ -1045,7 +1053,8 @@ static const struct pt_visitor map_visitor = {map_visit, PT_VISIT_LEAF, map_leaf
 #define DESCEND_BLOCKED 1
 #define DESCEND_EMPTY	2
 
-static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entry *e, bool install)
+static pt_always_inline int descend_to(struct pgtable *pt, u64 va, unsigned level,
+				       struct pt_entry *e, bool install)
 {
 	const struct pt_format *fmt = pt->fmt;
 	unsigned l = root_level(fmt);
@@ -1057,7 +1066,8 @@ static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entr
 		u64 entry = load_entry(ptep);
 
 		if (l == level) {
-			*e = (struct pt_entry){ptep, va, l, pa_to_page(virt_to_phys(table)), entry};
+			/* The caller takes the snapshot under the lock. */
+			*e = (struct pt_entry){ptep, va, l, pa_to_page(virt_to_phys(table))};
 			return 0;
 		}
 		if (!is_table_above_0(fmt, entry)) {
@@ -1089,26 +1099,34 @@ static int descend_to(struct pgtable *pt, u64 va, unsigned level, struct pt_entr
 static int map_one_locked(struct pgtable *pt, struct pt_entry *e, u64 leaf)
 {
 	struct pt_gather g;
-	unsigned long irq;
 	bool done;
 
-	if (!table_lock(e->table, &irq))
+	if (!table_lock_masked(e->table))
 		return 1;
 	snapshot(e);
 	if (!pt_entry_valid(pt->fmt, e->old)) {
 		/* The demand fault proper: an empty entry, nothing to invalidate. */
 		done = fill_empty(pt, NULL, e, leaf);
-		table_unlock(e->table, irq);
+		table_spin_unlock(e->table);
 		return done ? 0 : 1;
 	}
 	if (pt_entry_is_table(pt->fmt, e->old, e->level)) {
 		/* A table where the leaf goes keeps its finer mappings: the walk handles it. */
-		table_unlock(e->table, irq);
+		table_spin_unlock(e->table);
 		return 1;
 	}
-	gather_init(&g, pt);
-	done = set_entry(pt, &g, e, leaf);
-	table_unlock(e->table, irq);
+	{
+		/*
+		 * set_entry() gets a copy: were e's own address passed out, the
+		 * compiler would keep e in memory and reload it around every
+		 * atomic on the fast path above (the count update among them).
+		 */
+		struct pt_entry copy = *e;
+
+		gather_init(&g, pt);
+		done = set_entry(pt, &g, &copy, leaf);
+	}
+	table_spin_unlock(e->table);
 	gather_flush(&g);
 	return done ? 0 : 1;
 }
@@ -1124,8 +1142,16 @@ static int map_one(struct pgtable *pt, u64 va, paddr_t pa, unsigned level, struc
 {
 	struct grace_token reading;
 	struct pt_entry e;
+	unsigned long irq;
 	int rc;
 
+	/*
+	 * Masked from the start of the descent, not just across the leaf
+	 * table's lock: the same bounded section (a few levels, the lock, one
+	 * entry), and one mask for both, which the demand-fault path's cost
+	 * notices (make bench-mm).
+	 */
+	irq = arch_irq_save();
 	reading = grace_read_enter();
 	rc = descend_to(pt, va, level, &e, true);
 	if (!rc)
@@ -1134,6 +1160,7 @@ static int map_one(struct pgtable *pt, u64 va, paddr_t pa, unsigned level, struc
 			encode_leaf(pt->fmt, pa, leaf_attr_encoding_memo(pt, attrs), level));
 	pt->regime->publish(pt);
 	grace_read_exit(reading);
+	arch_irq_restore(irq);
 	return rc;
 }
 

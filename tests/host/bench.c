@@ -48,6 +48,13 @@ BENCH void bench_map_4k_existing(void)
 		pt_map(&pt, single_va[i], single_pa[i], KiB(4), rw, 0);
 }
 
+/* The demand-fault pages again, unmapped one by one (their tables stay: one anchor page each). */
+BENCH void bench_unmap_4k_existing(void)
+{
+	for (unsigned i = 0; i < REPEAT_SINGLE; i++)
+		pt_unmap(&pt, single_va[i], KiB(4));
+}
+
 BENCH void bench_split_1g_to_2m(void)
 {
 	pt_split(&pt, VA, GiB(1), 1);
@@ -117,6 +124,10 @@ int main(int argc, char **argv)
 	} else if (!strcmp(which, "map_4k_existing")) {
 		prepare_single_maps();
 		bench_map_4k_existing();
+	} else if (!strcmp(which, "unmap_4k_existing")) {
+		prepare_single_maps();
+		bench_map_4k_existing();
+		bench_unmap_4k_existing();
 	} else if (!strcmp(which, "map_4k_existing_setup")) {
 		prepare_single_maps(); /* subtracted: what the measured maps cost alone */
 	} else if (!strcmp(which, "split_1g_to_2m")) {
@@ -145,7 +156,7 @@ int main(int argc, char **argv)
 		report_bytes();
 	} else {
 		fprintf(stderr,
-			"usage: %s map_1g_4k|map_4k_existing[_setup]|split_1g_to_2m|"
+			"usage: %s map_1g_4k|map_4k_existing[_setup]|unmap_4k_existing|split_1g_to_2m|"
 			"split_2m_to_4k|collapse_4k_to_1g[_bbm2]|unmap_reclaim_1g_4k|bytes\n",
 			argv[0]);
 		return 2;
