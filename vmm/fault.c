@@ -40,12 +40,38 @@ static int dirty_fault(struct vcpu *v, struct vm_slot *s, u64 gpa)
 	return VCPU_RESUME;
 }
 
+/*
+ * Whether gpa is mapped now, once any break-before-make on its path has made
+ * its new entry. Between the break and the make of a live split or collapse
+ * (the x86 rule on CPUs with a page-size erratum, arch/x86_64/pt_format.c;
+ * arm64 at FEAT_BBM level 0) the entry is the engine's break marker, invalid
+ * to every walker (mm/pgtable.h rule 4): a vCPU walking it exits with a
+ * translation fault although the page stays mapped, and must simply run
+ * again. Mapping it here instead would redo a split the collapse just undid,
+ * or count a fault that was none. The engine holds the entry's table lock
+ * from the break to the make and every walk reads entries under that lock
+ * (rules 1-2), so a read-only walk down the page's path (pt_count_tables)
+ * returns only after the make; resizes, the only breaks on this path, are of
+ * entries above level 0, which that walk reads. A page whose content does not
+ * exist yet was never mapped: its fault is real and skips the walk.
+ */
+static bool mapped_after_breaks(struct vm *vm, u64 gpa)
+{
+	struct pt_translation t;
+
+	if (pt_translate(&vm->pt, gpa, &t))
+		return true;
+	if (!vm_page_present(vm, gpa))
+		return false;
+	(void)pt_count_tables(&vm->pt, ALIGN_DOWN(gpa, PAGE_SIZE), PAGE_SIZE);
+	return pt_translate(&vm->pt, gpa, &t);
+}
+
 int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit)
 {
 	const struct vm_exit_fault *f = &exit->fault;
 	struct vm *vm = v->vm;
 	struct vm_slot *s = vm_find_slot(vm, f->gpa);
-	struct pt_translation t;
 	int rc;
 
 	if (!s)
@@ -63,8 +89,11 @@ int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit)
 		       exit->pc);
 		return VM_ERR_GUEST;
 	}
-	/* Another vCPU (or an earlier exit) may have mapped it since the walk faulted. */
-	if (pt_translate(&vm->pt, f->gpa, &t))
+	/*
+	 * Another vCPU (or an earlier exit) may have mapped it since the walk
+	 * faulted, or the walk met a break that has been made since: run again.
+	 */
+	if (mapped_after_breaks(vm, f->gpa))
 		return VCPU_RESUME;
 	rc = s->pc ? postcopy_fault(vm, s, f->gpa) : vm_slot_map_page(vm, s, f->gpa);
 	if (rc == VM_ERR_SOURCE) {

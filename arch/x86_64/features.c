@@ -37,6 +37,7 @@ static void detect_basic(struct x86_features *f)
 		cpuid_count(7, 0, &a, &b, &c, &d);
 		f->invpcid = b & BIT(10);
 		f->la57 = c & BIT(16);
+		f->arch_capabilities = d & BIT(29);
 	}
 	cpuid(0x80000000, &f->max_ext_leaf, &b, &c, &d);
 	if (f->max_ext_leaf >= 0x80000001) {
@@ -50,6 +51,22 @@ static void detect_basic(struct x86_features *f)
 		cpuid(0x80000007, &a, &b, &c, &d);
 		f->invariant_tsc = d & BIT(8);
 	}
+}
+
+/*
+ * The errata that decide how live page-size changes are sequenced
+ * (arch/x86_64/pt_format.c, X86_RESIZE): as Linux's cpu_set_bug_bits() and
+ * init_amd_gh() name them. IA32_ARCH_CAPABILITIES is read only when CPUID
+ * reports it (SDM Vol. 4, MSR 10AH); a CPU without it is taken as affected.
+ */
+static void detect_page_size_errata(struct x86_features *f)
+{
+	u64 cap = 0;
+
+	if (f->arch_capabilities && rdmsr_safe(MSR_ARCH_CAPABILITIES, &cap))
+		f->arch_cap = cap;
+	f->itlb_multihit = !strcmp(f->vendor, "GenuineIntel") && !(f->arch_cap & BIT(6));
+	f->tlb_multimatch = !strcmp(f->vendor, "AuthenticAMD") && f->family == 0x10;
 }
 
 static void decode_ept_vpid_cap(struct x86_features *f, u64 cap)
@@ -132,6 +149,7 @@ static void detect_svm(struct x86_features *f)
 void x86_features_detect(void)
 {
 	detect_basic(&x86_features);
+	detect_page_size_errata(&x86_features);
 	detect_vmx(&x86_features);
 	detect_svm(&x86_features);
 }
@@ -185,6 +203,19 @@ static void report_svm(const struct x86_features *f)
 	       yes_no(f->decode_assists));
 }
 
+static void report_page_size(const struct x86_features *f)
+{
+	if (f->arch_capabilities)
+		printf("feature: IA32_ARCH_CAPABILITIES 0x%llx, PSCHANGE_MC_NO %s\n",
+		       (unsigned long long)f->arch_cap, yes_no(f->arch_cap & BIT(6)));
+	else
+		printf("feature: IA32_ARCH_CAPABILITIES: not reported (CPUID.7.0:EDX[29])\n");
+	printf("feature: live page-size changes of guest RAM: %s\n",
+	       f->itlb_multihit ? "break-before-make (ITLB multihit: Intel without PSCHANGE_MC_NO)"
+	       : f->tlb_multimatch ? "break-before-make (AMD family 10h erratum 383)"
+				   : "write, then invalidate");
+}
+
 void arch_report_features(void)
 {
 	const struct x86_features *f = &x86_features;
@@ -200,4 +231,5 @@ void arch_report_features(void)
 	       (unsigned long long)(f->tsc_hz / 1000), f->tsc_source, yes_no(f->invariant_tsc));
 	report_vmx(f);
 	report_svm(f);
+	report_page_size(f);
 }

@@ -28,7 +28,8 @@ static unsigned x86_level(unsigned level)
 /*
  * The SDM does not require a break on x86: software writes the new entry and
  * then invalidates (Vol. 3A 4.10.4.2 "Recommended Invalidation"). The engine
- * writes first and queues the INVLPG / shootdown in its gather.
+ * writes first and queues the INVLPG / shootdown in its gather. Changes of
+ * page size are not classified here: see X86_RESIZE below.
  */
 static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
 {
@@ -39,15 +40,95 @@ static enum pt_live_change x86_classify_live(u64 old, u64 new, unsigned level)
 }
 
 /*
- * A page-size change alone is written then invalidated as well: a TLB holding
- * both sizes for one address is harmless when they agree (SDM Vol. 3A
- * 4.10.2.3, 4.10.4.2); x86 has no FEAT_BBM.
+ * Page-size changes of live entries: a split (a leaf becomes a table of the
+ * same translations one level down) and a collapse (the reverse), for every
+ * x86 format here. The engine asks fmt->resize[] (mm/pgtable.c,
+ * resize_entry()); x86 has no FEAT_BBM, so arch_pt_bbm_level() is 0 and only
+ * resize[0] is ever used. The decision:
+ *
+ *  Architecture. Intel SDM Vol. 3A 4.10.2.3 ("Details of TLB Use") lets a TLB
+ *  hold a large-page entry and small-page entries for one 4 KiB range after a
+ *  size change; behaviour is undefined only if the two differ in frame or
+ *  attributes, in which case the SDM's recipe is to clear P, invalidate, and
+ *  only then write the new size. A split or collapse of identical
+ *  translations may therefore be written, then invalidated (4.10.4.2; for
+ *  EPT the cached guest-physical and combined mappings go with INVEPT, Vol.
+ *  3C "Caching Translation Information").
+ *  Linux relies on it for its own tables (arch/x86/mm/pat/set_memory.c,
+ *  __split_large_page(): install the split table, then flush_tlb_all()),
+ *  and KVM splits live EPT/NPT leaves with no flush at all
+ *  (arch/x86/kvm/mmu/tdp_mmu.c, tdp_mmu_split_huge_page(): the translation
+ *  is the same either way).
+ *
+ *  Errata, which override the architecture on the CPUs they name:
+ *  - "ITLB multihit", Intel's "Machine Check Error Avoidance on Page Size
+ *    Change" (CVE-2018-12207, INTEL-SA-00210; errata such as SKL002): an
+ *    instruction fetch that finds one address in the ITLB at two page sizes
+ *    may raise an unrecoverable machine check (MCACOD 0150H). Intel's text
+ *    names a size change together with a frame or memory-type change, but
+ *    Linux's X86_BUG_ITLB_MULTIHIT commit (db4d30fbb71b) says the errata do
+ *    not disclose the whole impact and that the cure is careful invalidation
+ *    around page-size changes, for host tables and EPT alike; KVM's
+ *    nx_huge_pages (b8e8c8303ff2; Documentation/admin-guide/hw-vuln/
+ *    multihit.rst) keeps every huge EPT leaf non-executable, and its in-place
+ *    collapse (tdp_mmu.c recover_huge_pages_range() with spte.c
+ *    make_huge_spte()) makes the new huge leaf non-executable whenever that
+ *    mitigation is on. Only the ITLB is concerned, so only executable leaves.
+ *    Affected: Intel CPUs not reporting PSCHANGE_MC_NO, bit 6 of
+ *    IA32_ARCH_CAPABILITIES, an MSR that exists only when
+ *    CPUID.(EAX=7,ECX=0):EDX[29] says so (Linux common.c cpu_set_bug_bits();
+ *    granule does not copy Linux's list of unaffected Atoms: it breaks there
+ *    too, which costs time, never correctness). Under KVM the virtual MSR
+ *    always reports PSCHANGE_MC_NO (x86.c kvm_get_arch_capabilities()).
+ *  - AMD Family 10h erratum 383 (Revision Guide 41322, "CPU Core May Machine
+ *    Check When System Software Changes Page Tables Dynamically"): a live
+ *    page-size change of a valid entry may leave duplicate TLB entries and
+ *    a machine check on the next access, for any access, not just fetches;
+ *    AMD's workaround is to change a page's size only after the entry was
+ *    invalidated and flushed from every TLB, i.e. break-before-make. Linux
+ *    marks every family 10h part X86_BUG_AMD_TLB_MMATCH (amd.c
+ *    init_amd_gh()) and KVM sets the erratum's MSR bit (svm.c
+ *    svm_init_erratum_383()); KVM's shadow MMU invalidates and flushes before
+ *    any small-to-large change (3be2264be3c0). Other AMD CPUs have neither
+ *    erratum (multihit.rst: non-Intel CPUs are not affected). The APM's own
+ *    page-size paragraph was not at hand when this was decided: the rule
+ *    for AMD rests on the architecture above and on the revision guide.
+ *
+ *  So, per format and per transition (split and collapse alike):
+ *  - EPT: write-then-invalidate where PSCHANGE_MC_NO is reported; on other
+ *    Intel CPUs break-before-make for executable leaves (non-executable ones
+ *    could still be written then invalidated).
+ *  - NPT: write-then-invalidate, except break-before-make on family 10h.
+ *  - Host 4-/5-level tables: the same hardware rules; but the host never
+ *    resizes an executable leaf (kernel text is mapped once, mm/kmap.c; the
+ *    resizes are of vmemmap and direct-map data), so write-then-invalidate
+ *    is right everywhere except family 10h, where a host resize would need
+ *    a break as well (not selected: the host format is shared and const).
+ *
+ * The engine cannot tell an executable leaf from another when it resizes
+ * (resize[] is per format and FEAT_BBM level, not per entry), and guest RAM
+ * is mapped executable anyway (vmm/dirty.c, vmm/postcopy.c): a stage-2
+ * format on an affected CPU breaks every live size change.
+ * x86_stage2_format_resize_init() makes that choice at VM creation
+ * (arch/x86_64/vm.c) from what arch/x86_64/features.c read. A guest's own
+ * page-size changes on an ITLB-multihit CPU are a separate matter that no
+ * sequence here can cure: only non-executable huge leaves (KVM's
+ * nx_huge_pages) would.
  */
 #define X86_RESIZE                                                                                 \
 	{                                                                                          \
 		PT_LIVE_WRITE_THEN_INVALIDATE, PT_LIVE_WRITE_THEN_INVALIDATE,                      \
 			PT_LIVE_WRITE_THEN_INVALIDATE                                              \
 	}
+
+void x86_stage2_format_resize_init(struct pt_format *fmt, bool itlb_multihit, bool tlb_multimatch)
+{
+	enum pt_live_change how = itlb_multihit || tlb_multimatch ? PT_LIVE_BREAK_BEFORE_MAKE
+								  : PT_LIVE_WRITE_THEN_INVALIDATE;
+
+	for (unsigned i = 0; i < PT_BBM_LEVELS; i++)
+		fmt->resize[i] = how;
+}
 
 /*
  * With the power-on PAT (SDM 11.12.4: PA0 WB, PA1 WT, PA2 UC-, PA3 UC):

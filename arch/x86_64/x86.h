@@ -27,6 +27,14 @@ struct x86_features {
 	u32 family, model, stepping;
 	bool long_mode, nx, apic, x2apic, pdpe1gb, la57, pcid, invpcid;
 	bool tsc_deadline, invariant_tsc;
+	/*
+	 * Page-size change errata (arch/x86_64/pt_format.c). IA32_ARCH_CAPABILITIES is read
+	 * only when CPUID.(7,0):EDX[29] reports it (0 otherwise).
+	 */
+	bool arch_capabilities;
+	u64 arch_cap;
+	bool itlb_multihit;  /* Intel without PSCHANGE_MC_NO (IA32_ARCH_CAPABILITIES[6]) */
+	bool tlb_multimatch; /* AMD family 10h erratum 383 */
 	/* VMX (Intel SDM Vol 3 Appendix A). */
 	bool vmx;
 	bool vmx_locked;  /* IA32_FEATURE_CONTROL.lock */

@@ -35,6 +35,7 @@
 #define MSR_GS_BASE		    0xc0000101
 #define MSR_APIC_BASE		    0x1b
 #define MSR_FEATURE_CONTROL	    0x3a
+#define MSR_ARCH_CAPABILITIES	    0x10a
 #define MSR_VMX_BASIC		    0x480
 #define MSR_VMX_PROCBASED_CTLS	    0x482
 #define MSR_VMX_MISC		    0x485
