@@ -607,8 +607,14 @@ static inline bool store_from_empty(const struct pgtable *pt, struct pt_entry *e
 	u64 old = e->old;
 
 	yield_point("cas", e->ptep);
-	if (!__atomic_compare_exchange_n(e->ptep, &e->old, new, false, __ATOMIC_RELEASE,
-					 __ATOMIC_RELAXED))
+	/*
+	 * Release on success publishes what new points to. Acquire on failure:
+	 * the loser follows the winner's table pointer from the snapshot the
+	 * failed CAS returns (descend_to()), and must see that table zeroed
+	 * (TSan, make stress-tsan, found it when this was relaxed).
+	 */
+	if (!__atomic_compare_exchange_n(e->ptep, &e->old, new, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
 		return false;
 	host_observe_store(pt, e->ptep, e->va, e->level, old, new);
 	e->old = new;
@@ -1227,7 +1233,12 @@ static int prepare_map(struct pgtable *pt, const struct pt_op *op, u64 va, u64 s
 	u64 n = tables_to_allocate(&w, table_ptr(pt->root), root_level(pt->fmt), 0);
 
 	grace_read_exit(reading);
-	if (n > pmm_free_bytes() >> PAGE_SHIFT)
+	/*
+	 * No unlocked look at the allocator's free count first: it would race
+	 * with every allocation (TSan, make stress-tsan). A fill that cannot
+	 * finish returns what it took and changes nothing.
+	 */
+	if (n != (unsigned)n)
 		return ERR_NOMEM;
 	return cache_fill(cache, (unsigned)n);
 }
