@@ -6,7 +6,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -I. -DHOST_TEST -Wall -Wextra -Werror -Wno-unus
 	-Wno-missing-field-initializers -fno-strict-aliasing -MMD -MP
 HOST_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c mm/grace.c lib/ktap.c lib/parse.c lib/memzero.c \
 	kernel/cmdline.c arch/arm64/pt_format.c arch/arm64/tlbi.c arch/x86_64/pt_format.c \
-	$(filter-out tests/host/bench.c tests/host/stress.c,$(wildcard tests/host/*.c))
+	$(filter-out tests/host/bench.c tests/host/stress.c tests/host/explore.c,$(wildcard tests/host/*.c))
 HOST_OBJS := $(patsubst %.c,$(HOST_BUILD)/%.o,$(HOST_SRCS)) $(HOST_BUILD)/lib/printf_renamed.o
 # lib/printf.c beside libc: its entry points are renamed gr_* for the tests.
 PRINTF_RENAME := -Dvsnprintf=gr_vsnprintf -Dsnprintf=gr_snprintf -Dprintf=gr_printf \
@@ -45,8 +45,10 @@ fuzz: $(HOST_BUILD)/fuzz-engine
 
 .PHONY: test-host
 test-host: $(HOST_BUILD)/host-tests $(HOST_BUILD)/stress $(HOST_BUILD)/stress-asan \
-		$(HOST_BUILD)/stress-tsan
+		$(HOST_BUILD)/stress-tsan $(HOST_BUILD)/explore $(MUTANT_BINS)
 	$(HOST_BUILD)/host-tests
+	$(HOST_BUILD)/explore
+	scripts/explore-mutants.sh $(HOST_BUILD)/mutants tests/host/mutations
 	$(HOST_BUILD)/stress $(STRESS_QUICK_MS)
 	$(HOST_BUILD)/stress-asan $(STRESS_SANITIZER_MS)
 	TSAN_OPTIONS="halt_on_error=1" $(HOST_BUILD)/stress-tsan $(STRESS_SANITIZER_MS)
@@ -89,6 +91,42 @@ stress-tsan: $(HOST_BUILD)/stress-tsan
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(HOST_BUILD)/stress-tsan $(STRESS_MS)
 
 -include $(HOST_OBJS:.o=.d)
+
+# The interleaving explorer (tests/host/explore.c): cooperative threads on one OS thread,
+# every schedule within a preemption bound plus PCT random ones. make test-host runs the
+# bounded set; make explore [EXPLORE_ARGS=...] runs it with larger bounds.
+EXPLORE_SRCS := mm/memmap.c mm/pmm.c mm/gather.c mm/grace.c lib/ktap.c lib/memzero.c \
+	arch/arm64/pt_format.c arch/x86_64/pt_format.c tests/host/harness.c tests/host/model.c \
+	tests/host/explore.c
+EXPLORE_DEPS := $(EXPLORE_SRCS) mm/pgtable.c $(HOST_BUILD)/lib/printf_renamed.o \
+	$(wildcard mm/*.h arch/*.h lib/*.h tests/host/*.h)
+EXPLORE_CFLAGS := -std=gnu11 -O1 -g -I. -DHOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-missing-field-initializers -fno-strict-aliasing
+EXPLORE_ARGS ?= --preemptions 3 --cap 200000 --pct-runs 5000
+
+$(HOST_BUILD)/explore: $(EXPLORE_DEPS)
+	$(Q)$(HOST_CC) $(EXPLORE_CFLAGS) $(EXPLORE_SRCS) mm/pgtable.c $(HOST_BUILD)/lib/printf_renamed.o \
+		-o $@
+
+# Engine bugs the explorer must catch: each tests/host/mutations/NAME.diff applied to a copy
+# of mm/pgtable.c, linked into its own explorer (scripts/explore-mutants.sh runs them).
+MUTANTS := $(basename $(notdir $(wildcard tests/host/mutations/*.diff)))
+MUTANT_BINS := $(MUTANTS:%=$(HOST_BUILD)/mutants/%/explore)
+
+$(HOST_BUILD)/mutants/%/pgtable.c: tests/host/mutations/%.diff mm/pgtable.c
+	@mkdir -p $(dir $@)
+	$(Q)cp mm/pgtable.c $@ && patch -s --no-backup-if-mismatch $@ < $< || { rm -f $@; exit 1; }
+
+$(HOST_BUILD)/mutants/%/explore: $(HOST_BUILD)/mutants/%/pgtable.c $(EXPLORE_DEPS)
+	$(Q)$(HOST_CC) $(EXPLORE_CFLAGS) $(EXPLORE_SRCS) $< $(HOST_BUILD)/lib/printf_renamed.o -o $@
+
+.PHONY: explore explore-mutants
+explore: $(HOST_BUILD)/explore $(MUTANT_BINS)
+	$(HOST_BUILD)/explore $(EXPLORE_ARGS)
+	scripts/explore-mutants.sh $(HOST_BUILD)/mutants tests/host/mutations
+
+explore-mutants: $(MUTANT_BINS)
+	scripts/explore-mutants.sh $(HOST_BUILD)/mutants tests/host/mutations
 
 # make bench-mm: the engine benchmarks under callgrind (deterministic instruction
 # counts), with entry counting + reclaim compiled in and out side by side.

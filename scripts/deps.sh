@@ -22,6 +22,8 @@ PACKAGES=(
 	gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross make python3
 	python3-matplotlib # the plots of make bbm-study
 	clang lld libclang-rt-14-dev valgrind gdb-multiarch clang-format device-tree-compiler
+	patch # the explorer's engine mutants (tests/host/mutations/)
+	spin # the fault/invalidate protocol model (vmm/fault_protocol.pml)
 	# libraries
 	gnu-efi libfdt-dev newlib-source
 	# GRUB ISO for the Multiboot2 boot under Bochs
