@@ -102,7 +102,7 @@ EXPLORE_DEPS := $(EXPLORE_SRCS) mm/pgtable.c $(HOST_BUILD)/lib/printf_renamed.o 
 	$(wildcard mm/*.h arch/*.h lib/*.h tests/host/*.h)
 EXPLORE_CFLAGS := -std=gnu11 -O1 -g -I. -DHOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -fno-strict-aliasing
-EXPLORE_ARGS ?= --preemptions 3 --cap 200000 --pct-runs 5000
+EXPLORE_ARGS ?= --preemptions 3 --cap 30000 --pct-runs 2000
 
 $(HOST_BUILD)/explore: $(EXPLORE_DEPS)
 	$(Q)$(HOST_CC) $(EXPLORE_CFLAGS) $(EXPLORE_SRCS) mm/pgtable.c $(HOST_BUILD)/lib/printf_renamed.o \

@@ -54,6 +54,8 @@
 
 /* For the few helpers the hot paths must not pay a call for, whatever the compiler's estimate. */
 #define pt_always_inline inline __attribute__((always_inline))
+/* For the slow paths a hot one falls back to: inlined, their frame would cost the hot path. */
+#define pt_noinline __attribute__((noinline))
 
 #ifdef HOST_TEST
 /*
@@ -996,8 +998,8 @@ static bool covers_entry(const struct pt_walk *w, const struct pt_entry *e)
 
 /* ---- map ---- */
 
-static int map_range(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs,
-		     unsigned flags);
+static pt_noinline int map_range(struct pgtable *pt, u64 va, paddr_t pa, u64 size,
+				 struct pt_attrs attrs, unsigned flags);
 
 static bool can_map_leaf(const struct pt_walk *w, const struct pt_entry *e, paddr_t pa)
 {
@@ -1059,6 +1061,32 @@ static const struct pt_visitor map_visitor = {map_visit, PT_VISIT_LEAF, map_leaf
 #define DESCEND_BLOCKED 1
 #define DESCEND_EMPTY	2
 
+/*
+ * descend_to() met entry, not a table, at level l: installs a table there if
+ * it is empty and install is set. Returns 0 with *table the table entry now
+ * there, or descend_to()'s codes. Out of line: the hot descent keeps its
+ * registers.
+ */
+static pt_noinline int descend_install(struct pgtable *pt, u64 *ptep, u64 va, unsigned l, u64 entry,
+				       u64 *table, bool install)
+{
+	struct pt_entry parent = {ptep, va, l, pa_to_page(virt_to_phys(ptep)), entry};
+	int rc;
+
+	if (entry)
+		return DESCEND_BLOCKED;
+	if (!install)
+		return DESCEND_EMPTY;
+	rc = install_empty_table(pt, NULL, NULL, &parent);
+	if (rc < 0)
+		return rc;
+	/* Ours, or (PT_WALK_AGAIN) what a racing installer stored. */
+	*table = parent.old;
+	if (rc == PT_WALK_RETRY || !is_table_above_0(pt->fmt, *table))
+		return DESCEND_BLOCKED;
+	return 0;
+}
+
 static pt_always_inline int descend_to(struct pgtable *pt, u64 va, unsigned level,
 				       struct pt_entry *e, bool install)
 {
@@ -1076,22 +1104,14 @@ static pt_always_inline int descend_to(struct pgtable *pt, u64 va, unsigned leve
 			*e = (struct pt_entry){ptep, va, l, pa_to_page(virt_to_phys(table))};
 			return 0;
 		}
-		if (!is_table_above_0(fmt, entry)) {
-			struct pt_entry parent = {ptep, va, l, pa_to_page(virt_to_phys(table)),
-						  entry};
-			int rc;
+		if (unlikely(!is_table_above_0(fmt, entry))) {
+			/* Its own variable: entry's address taken would keep it in memory. */
+			u64 installed;
+			int rc = descend_install(pt, ptep, va, l, entry, &installed, install);
 
-			if (entry)
-				return DESCEND_BLOCKED;
-			if (!install)
-				return DESCEND_EMPTY;
-			rc = install_empty_table(pt, NULL, NULL, &parent);
-			if (rc < 0)
+			if (rc)
 				return rc;
-			/* Ours, or (PT_WALK_AGAIN) what a racing installer stored. */
-			entry = parent.old;
-			if (rc == PT_WALK_RETRY || !is_table_above_0(fmt, entry))
-				return DESCEND_BLOCKED;
+			entry = installed;
 		}
 		table = table_ptr(table_pa(fmt, entry));
 	}

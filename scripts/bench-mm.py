@@ -14,6 +14,7 @@ import tempfile
 BENCHES = [
     ("map 1 GiB with 4K leaves (per entry)", "map_1g_4k", 262144 + 512, 20),
     ("one 4K map into existing tables (per pt_map call)", "map_4k_existing", 1000, 250),
+    ("one 4K unmap, its tables kept (per pt_unmap call)", "unmap_4k_existing", 1000, 300),
     ("split 1G -> 2M (per entry filled)", "split_1g_to_2m", 512, 5),
     ("split 2M -> 4K (per entry filled)", "split_2m_to_4k", 512, 5),
     ("collapse 4K -> 2M -> 1G (per entry checked)", "collapse_4k_to_1g", 262144 + 512, 5),

@@ -27,7 +27,8 @@ for diff in "${diffs[@]}"; do
 		continue
 	fi
 	rc=0
-	"$dir/$name/explore" "${scenarios[@]}" >"$log" 2>&1 || rc=$?
+	# In a child shell: its report of an abort goes to the log, not to our output.
+	bash -c '"$@"; exit $?' explore "$dir/$name/explore" "${scenarios[@]}" >"$log" 2>&1 || rc=$?
 	# 1: a schedule failed its checks; 134: the engine's own BUG_ON fired in one.
 	if ((rc != 1 && rc != 134)); then
 		echo "# mutant $name: exit $rc, see $log"

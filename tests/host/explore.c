@@ -671,6 +671,7 @@ static void explore_regression(const struct scenario *s, const struct probes *p,
 	run_schedule(s);
 	sched.nr_replay = 0;
 	x->schedules++;
+	x->max_steps = MAX(x->max_steps, sched.steps);
 	if (!check_schedule(s, p, o)) {
 		ktap_diag("%s: its regression schedule fails", s->name);
 		x->ok = false;
@@ -857,6 +858,13 @@ static void explore_scenario(const struct scenario *table_entry)
 	}
 	EXPECT(x.ok);
 	failed_scenario = NULL;
+	if (!x.ok) {
+		/* A broken tree cannot be destroyed safely: start the next scenario on new memory.
+		 */
+		harness_reset_memory();
+		if (pt_init(&pt, s->fmt, &model_regime))
+			exit(2);
+	}
 }
 
 /* An engine BUG_ON() or panic() in the middle of a schedule: say which, then die. */
