@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "drivers/acpi.h"
+#include "lib/errno.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 
@@ -148,17 +149,19 @@ int acpi_parse_madt(u64 rsdp_pa, struct acpi_madt_info *out)
 	memset(out, 0, sizeof(*out));
 	if (!rsdp_pa) {
 		printf("acpi: no RSDP (the loader gave none and the BIOS areas hold none)\n");
-		return -1;
+		return ERR_INVAL;
 	}
 	if (rsdp_pa + sizeof(*rsdp) > ACPI_REACH || !rsdp_valid(rsdp)) {
 		printf("acpi: RSDP at 0x%llx has a bad signature or checksum\n",
 		       (unsigned long long)rsdp_pa);
-		return -1;
+		return ERR_INVAL;
 	}
 	const struct acpi_madt *madt = (const void *)find_table(rsdp, "APIC");
 
-	if (!madt || madt->h.length < sizeof(*madt))
-		return -1;
+	if (!madt || madt->h.length < sizeof(*madt)) {
+		printf("acpi: %s\n", madt ? "the MADT is shorter than its header" : "no MADT");
+		return ERR_INVAL;
+	}
 	out->lapic_base = madt->lapic_address;
 	const u8 *p = (const u8 *)(madt + 1);
 	const u8 *end = (const u8 *)madt + madt->h.length;
@@ -169,7 +172,7 @@ int acpi_parse_madt(u64 rsdp_pa, struct acpi_madt_info *out)
 		if (len < 2 || p + len > end) {
 			printf("acpi: MADT entry of type %u at offset %u has a bad length %u\n",
 			       type, (unsigned)(p - (const u8 *)madt), len);
-			return -1;
+			return ERR_INVAL;
 		}
 		if (type == MADT_LOCAL_APIC && len >= 8)
 			madt_add_cpu(out, p[3], *(const u32 *)(p + 4));

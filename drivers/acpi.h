@@ -22,8 +22,8 @@ struct acpi_madt_info {
 };
 
 /*
- * Finds the MADT through rsdp and lists its CPUs. Returns 0, or -1 after printing what was
- * wrong (bad checksum, no MADT, table out of reach).
+ * Finds the MADT through rsdp and lists its CPUs. Returns 0, or ERR_INVAL after printing
+ * what was wrong (bad checksum, no MADT, table out of reach).
  */
 int acpi_parse_madt(u64 rsdp, struct acpi_madt_info *out);
 

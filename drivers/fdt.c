@@ -2,6 +2,7 @@
 #include <libfdt.h>
 
 #include "drivers/fdt.h"
+#include "lib/errno.h"
 #include "lib/printf.h"
 
 /* ---- What Debian's libfdt.a needs from a C library ---- */
@@ -278,12 +279,12 @@ int dt_cpus(const void *fdt, u64 *hwids, unsigned max, char *why, size_t why_siz
 
 	if (cpus < 0) {
 		snprintf(why, why_size, "no /cpus node");
-		return -1;
+		return ERR_INVAL;
 	}
 	if (!child_cells(fdt, cpus, &ac, &sc) || sc != 0) {
 		snprintf(why, why_size, "/cpus: #address-cells %d / #size-cells %d unsupported",
 			 fdt_address_cells(fdt, cpus), fdt_size_cells(fdt, cpus));
-		return -1;
+		return ERR_INVAL;
 	}
 	fdt_for_each_subnode(node, fdt, cpus)
 	{
@@ -294,7 +295,7 @@ int dt_cpus(const void *fdt, u64 *hwids, unsigned max, char *why, size_t why_siz
 		if (!reg_entry(fdt, node, ac, sc, 0, &reg, &count)) {
 			snprintf(why, why_size, "cpu node %s has no valid reg",
 				 fdt_get_name(fdt, node, NULL));
-			return -1;
+			return ERR_INVAL;
 		}
 		if (n < max)
 			hwids[n] = reg.base;

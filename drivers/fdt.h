@@ -60,7 +60,7 @@ bool dt_find_gicv3(const void *fdt, struct dt_gicv3 *out);
 const char *dt_psci_method(const void *fdt);
 /*
  * The reg (MPIDR affinity) of each enabled /cpus/cpu node in tree order, up to
- * max. Returns the number found, or -1 with a reason when a node is malformed.
+ * max. Returns the number found, or ERR_INVAL with a reason when a node is malformed.
  */
 int dt_cpus(const void *fdt, u64 *hwids, unsigned max, char *why, size_t why_size);
 /*

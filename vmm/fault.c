@@ -20,9 +20,9 @@ static int inject_outside_memory(struct vcpu *v, const struct vm_exit *exit)
 	int rc = arch_vcpu_inject_abort(v->arch, exit);
 
 	if (rc) {
-		printf("vm%u: cannot inject the abort for gpa 0x%llx (error %d)\n", v->vm->id,
-		       exit->fault.gpa, rc);
-		return VM_ERR_GUEST;
+		printf("vm%u: cannot inject the abort for gpa 0x%llx (%s)\n", v->vm->id,
+		       exit->fault.gpa, err_name(rc));
+		return ERR_IO;
 	}
 	vm_stat_inc(&v->vm->stats.aborts_injected);
 	return VCPU_RESUME;
@@ -87,7 +87,7 @@ int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit)
 		       : f->write ? "write"
 				  : "read",
 		       exit->pc);
-		return VM_ERR_GUEST;
+		return ERR_IO;
 	}
 	/*
 	 * Another vCPU (or an earlier exit) may have mapped it since the walk
@@ -96,15 +96,15 @@ int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit)
 	if (mapped_after_breaks(vm, f->gpa))
 		return VCPU_RESUME;
 	rc = s->pc ? postcopy_fault(vm, s, f->gpa) : vm_slot_map_page(vm, s, f->gpa);
-	if (rc == VM_ERR_SOURCE) {
+	if (rc == ERR_TIMEDOUT) {
 		printf("vm%u: page 0x%llx never arrived from the page source: stopping the VM\n",
 		       vm->id, ALIGN_DOWN(f->gpa, PAGE_SIZE));
 		return rc;
 	}
 	if (rc) {
-		printf("vm%u: mapping gpa 0x%llx failed (engine error %d): out of table memory\n",
-		       vm->id, f->gpa, rc);
-		return VM_ERR_NOMEM;
+		printf("vm%u: mapping gpa 0x%llx failed (%s): out of table memory\n", vm->id,
+		       f->gpa, err_name(rc));
+		return ERR_NOMEM;
 	}
 	vm->stats.stage2_faults++;
 	return VCPU_RESUME;

@@ -24,13 +24,7 @@
  * mm/, vmm/ and the arch backends. A vCPU that stops its VM returns ERR_IO
  * (the guest did something the VMM cannot handle) or ERR_TIMEDOUT (a page
  * never arrived from the page source).
- *
- * Transitional: vmm/fault.c still names these three; delete them once it
- * uses ERR_* (they are nothing but the lib/errno.h codes).
  */
-#define VM_ERR_NOMEM  ERR_NOMEM
-#define VM_ERR_GUEST  ERR_IO
-#define VM_ERR_SOURCE ERR_TIMEDOUT
 
 #define VM_MAX_SLOTS	    4
 #define VM_MAX_VCPUS	    8
