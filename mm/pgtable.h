@@ -136,10 +136,18 @@ void pt_destroy(struct pgtable *pt);
  * Existing leaves in the range are replaced (live rules apply); existing
  * tables are kept and filled. All or nothing: the table pages the map may
  * need are allocated before any entry changes, so it returns 0, ERR_NOMEM
- * having changed no translation, or ERR_INVAL on a bad range.
+ * having changed no translation, or ERR_INVAL on a bad range. (One leaf, the
+ * demand-fault path, installs its tables on the way down instead: out of
+ * memory it may leave empty tables behind, which unmap or a reclaim scan
+ * frees; never a translation.)
  */
 int pt_map(struct pgtable *pt, u64 va, paddr_t pa, u64 size, struct pt_attrs attrs, unsigned flags);
-/* Removes every translation in the range; tables left empty are reclaimed. */
+/*
+ * Removes every translation in the range; tables left empty are reclaimed.
+ * ERR_NOMEM (splitting a block the range covers in part) stops the walk
+ * there: what lies before is unmapped, tables it emptied wait for a reclaim
+ * scan, the rest is unchanged. Protect and split stop the same way.
+ */
 int pt_unmap(struct pgtable *pt, u64 va, u64 size);
 /* Detaches and frees every empty table in the range (any reclaim policy). */
 int pt_reclaim_scan(struct pgtable *pt, u64 va, u64 size);

@@ -156,7 +156,8 @@ int main(int argc, char **argv)
 		report_bytes();
 	} else {
 		fprintf(stderr,
-			"usage: %s map_1g_4k|map_4k_existing[_setup]|unmap_4k_existing|split_1g_to_2m|"
+			"usage: %s "
+			"map_1g_4k|map_4k_existing[_setup]|unmap_4k_existing|split_1g_to_2m|"
 			"split_2m_to_4k|collapse_4k_to_1g[_bbm2]|unmap_reclaim_1g_4k|bytes\n",
 			argv[0]);
 		return 2;

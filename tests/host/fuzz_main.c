@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	/* A failed check is a finding: abort so libFuzzer saves the input. */
-	if (fuzz_run(data, size))
+	if (fuzz_run(data, size, NULL))
 		abort();
 	return 0;
 }

@@ -4,14 +4,28 @@
 
 #include "lib/types.h"
 
+/* What the injected allocation failures exercised, summed over runs. */
+struct fuzz_stats {
+	u64 injected; /* operations run with an allocation-failure point */
+	u64 survived; /* of those, succeeded: they needed fewer allocations */
+	/* Of those, returned ERR_NOMEM, were checked against their promise, then retried. */
+	u64 failed_map, failed_unmap, failed_protect, failed_split;
+	u64 map_left_tables; /* failed one-leaf maps that left empty tables behind */
+};
+
 /*
  * Decodes data into a sequence of map / unmap / protect / split / collapse /
- * discard / touch operations, applies each to the engine (on the model TLB
- * regime) and to a flat reference, and checks after every step: translations
- * equal the reference, valid counts exact, no stale cached translation, no
+ * touch operations, applies each to the engine (on the model TLB regime) and
+ * to a flat reference, and checks after every step: translations equal the
+ * reference, valid counts exact, no stale cached translation, no
  * break-before-make violation; after teardown the allocator is back at its
- * baseline. Returns the number of failed checks (diagnostics printed).
+ * baseline. The input makes some table-page allocations fail
+ * (harness_fail_allocs()): an op that then returns ERR_NOMEM is checked
+ * against what it promises on failure, over its range and the 1G blocks
+ * around it, for consistent tables and for leaked pages, then retried with
+ * memory back. Returns the number of failed checks (diagnostics printed);
+ * adds to stats unless NULL.
  */
-unsigned fuzz_run(const u8 *data, size_t len);
+unsigned fuzz_run(const u8 *data, size_t len, struct fuzz_stats *stats);
 
 #endif

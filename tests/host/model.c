@@ -108,10 +108,28 @@ static void racer_arm(const struct pgtable *pt, u64 va)
 /* ---- Invalidation: the only way cached state goes away ---- */
 
 /*
- * A TTL hint (level, not ~0u) lets a CPU keep leaves of any other level, as
- * the Arm ARM allows (D8.17.2, "TLB maintenance instructions with a TTL"): the
- * model does keep them, so a wrong hint shows up as a stale entry.
+ * A TTL hint (level, not ~0u) says the leaf for every address in the range
+ * sits at that level (Arm ARM, TLBI VAE2 and friends, TTL field: "the level
+ * of the translation table walk that holds the leaf entry"; with a wrong
+ * hint no entry need be invalidated). A CPU may then keep whatever the hint
+ * rules out, and the model does keep it, so a wrong hint shows up as a stale
+ * entry: leaves of any other level, and cached table entries at or below the
+ * hinted level, which no walk ending in a leaf at that level passes through.
  */
+static bool hint_allows_leaf(unsigned hint, unsigned level)
+{
+	return hint == ~0u || hint == level;
+}
+
+/*
+ * A walk-cache entry holds a table entry of level table_level + 1: on the
+ * walk to a leaf at hint only if it sits above the leaf.
+ */
+static bool hint_allows_walk(unsigned hint, unsigned table_level)
+{
+	return hint == ~0u || table_level >= hint;
+}
+
 static void drop_range(u64 va, u64 size, unsigned level)
 {
 	for (unsigned c = 0; c < MODEL_CPUS; c++) {
@@ -119,14 +137,15 @@ static void drop_range(u64 va, u64 size, unsigned level)
 			struct tlb_entry *t = &cpus[c].tlb[i];
 
 			if (t->valid && overlaps(t->va, pt_level_size(t->level), va, size) &&
-			    (level == ~0u || level == t->level))
+			    hint_allows_leaf(level, t->level))
 				t->valid = false;
 		}
 		/* A by-VA invalidation (not leaf-only) also drops cached walks for va. */
 		for (unsigned i = 0; i < WALK_SLOTS; i++) {
 			struct walk_entry *w = &cpus[c].walk[i];
 
-			if (w->valid && w->va >= va && w->va < va + size)
+			if (w->valid && w->va >= va && w->va < va + size &&
+			    hint_allows_walk(level, w->level))
 				w->valid = false;
 		}
 	}
@@ -250,25 +269,21 @@ static unsigned report(unsigned stale, const char *what, unsigned cpu, u64 va)
 	return stale + 1;
 }
 
-unsigned model_stale(const struct pgtable *pt)
+/* The cached leaf t is no longer what a fresh walk finds. */
+static bool tlb_entry_stale(const struct pgtable *pt, const struct tlb_entry *t)
 {
-	unsigned stale = 0;
+	struct pt_translation now;
 
-	racer_run();
+	return !pt_translate(pt, t->va, &now) || now.level != t->level ||
+	       pa_addr(now.pa) != pa_addr(pt_entry_pa(pt->fmt, t->leaf)) ||
+	       now.attrs.prot != pt_decode_attrs(pt->fmt, t->leaf).prot ||
+	       now.attrs.memtype != pt_decode_attrs(pt->fmt, t->leaf).memtype;
+}
+
+/* Stale walk-cache entries, reported from the stale-th on (the first few are printed). */
+static unsigned stale_walks(const struct pgtable *pt, unsigned stale)
+{
 	for (unsigned c = 0; c < MODEL_CPUS; c++) {
-		for (unsigned i = 0; i < TLB_SLOTS; i++) {
-			const struct tlb_entry *t = &cpus[c].tlb[i];
-			struct pt_translation now;
-
-			if (!t->valid)
-				continue;
-			/* The cached leaf must still be what a fresh walk finds. */
-			if (!pt_translate(pt, t->va, &now) || now.level != t->level ||
-			    pa_addr(now.pa) != pa_addr(pt_entry_pa(pt->fmt, t->leaf)) ||
-			    now.attrs.prot != pt_decode_attrs(pt->fmt, t->leaf).prot ||
-			    now.attrs.memtype != pt_decode_attrs(pt->fmt, t->leaf).memtype)
-				stale = report(stale, "TLB entry", c, t->va);
-		}
 		for (unsigned i = 0; i < WALK_SLOTS; i++) {
 			const struct walk_entry *w = &cpus[c].walk[i];
 
@@ -277,6 +292,24 @@ unsigned model_stale(const struct pgtable *pt)
 		}
 	}
 	return stale;
+}
+
+unsigned model_stale(const struct pgtable *pt)
+{
+	unsigned stale = 0;
+
+	racer_run();
+	for (unsigned c = 0; c < MODEL_CPUS; c++)
+		for (unsigned i = 0; i < TLB_SLOTS; i++)
+			if (cpus[c].tlb[i].valid && tlb_entry_stale(pt, &cpus[c].tlb[i]))
+				stale = report(stale, "TLB entry", c, cpus[c].tlb[i].va);
+	return stale_walks(pt, stale);
+}
+
+unsigned model_stale_walks(const struct pgtable *pt)
+{
+	racer_run();
+	return stale_walks(pt, 0);
 }
 
 unsigned model_bbm_violations(void)

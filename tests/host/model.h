@@ -3,7 +3,9 @@
  * A model of what real CPUs may cache, to catch what no emulator here does:
  *  - per simulated CPU, a TLB of leaf translations and a walk cache of table
  *    pointers, filled by simulated accesses and emptied only by the engine's
- *    own invalidations (the regime below);
+ *    own invalidations (the regime below), each dropping only what its TTL
+ *    hint says may be cached (leaves at the hinted level, table entries above
+ *    it), so a wrong hint leaves a stale entry;
  *  - a break-before-make checker that sees every store to a reachable entry
  *    and applies the Arm ARM rules independently of the engine's own
  *    classification.
@@ -41,6 +43,8 @@ extern u64 model_racer_faults;
  * walk-cache entries), printing the first few as KTAP diagnostics.
  */
 unsigned model_stale(const struct pgtable *pt);
+/* The same, for the walk caches alone (cached table entries). */
+unsigned model_stale_walks(const struct pgtable *pt);
 /*
  * TLB conflicts seen since model_reset() (two sizes cached for one address):
  * recovered by a local flush, as the kernel's abort handler does; a violation

@@ -6,6 +6,8 @@
  */
 #include "tests/host/harness.h"
 #include "tests/host/model.h"
+#include "mm/gather.h"
+#include "mm/pmm.h"
 
 #define VA 0x0000008000000000ULL
 #define PA 0x0000000200000000ULL
@@ -116,6 +118,102 @@ static void test_wrong_ttl_hint_is_caught(void)
 	model_touch(&pt, 2, VA);
 	EXPECT_EQ(pt_unmap(&pt, VA, MiB(2)), 0);
 	EXPECT(model_stale(&pt) > 0);
+	pt_destroy(&pt);
+}
+
+/*
+ * A regime whose invalidations can be held back: while deferring, the model
+ * sees none of them, as if the CPUs had not yet received the TLBI. The last
+ * hint that did reach the model is kept for the checks.
+ */
+static bool deferring;
+static unsigned last_hint;
+
+static void deferrable_flush(const struct pgtable *pt, u64 va, u64 size, unsigned level)
+{
+	if (deferring)
+		return;
+	last_hint = level;
+	model_regime.flush_range(pt, va, size, level);
+}
+
+static void deferrable_flush_all(const struct pgtable *pt)
+{
+	if (!deferring)
+		model_regime.flush_all(pt);
+}
+
+static const struct pt_regime deferrable_regime = {"deferrable", deferrable_flush,
+						   deferrable_flush_all, no_publish};
+
+/* Where the walk that queues the detached table flushed an earlier entry. */
+#define EARLIER_VA (VA + GiB(1))
+
+/*
+ * Every CPU caches 4K leaves at VA and the walk down to their level-0 table;
+ * then a collapse replaces that table by a 2M block with its invalidation
+ * held back: the walk caches still point at the detached table. FEAT_BBM
+ * level 2, so the block is written directly and no break waits for the
+ * held-back flush.
+ */
+static void cache_then_collapse_unflushed(struct pgtable *pt)
+{
+	harness_reset_memory();
+	model_reset(2, true);
+	harness_bbm_level = 2;
+	EXPECT_EQ(pt_init(pt, &arm64_s1_el2_format, &deferrable_regime), 0);
+	harness_bbm_level = 0;
+	EXPECT_EQ(pt_map(pt, VA, pa_init(PA), MiB(2), rw, PT_MAP_MAX_LEVEL(0)), 0);
+	for (unsigned c = 0; c < MODEL_CPUS; c++)
+		model_touch(pt, c, VA + c * KiB(4));
+	deferring = true;
+	EXPECT_EQ(pt_collapse(pt, VA, MiB(2)), 0);
+	deferring = false;
+	EXPECT(model_stale_walks(pt) > 0);
+	EXPECT_EQ(model_bbm_violations(), 0);
+}
+
+/*
+ * The hint of a gather that queued a table stays "not a leaf" until it
+ * flushes, even when the table comes right after an in-walk flush emptied
+ * the gather and the next range names a leaf level (the 2M block now at
+ * VA): the old gather took that range's level, and the level-1 TLBI left
+ * the walk-cache entries for the level-0 table behind.
+ */
+static void test_table_after_in_walk_flush_keeps_no_hint(void)
+{
+	struct pt_gather g;
+	struct pgtable pt;
+	paddr_t table;
+
+	cache_then_collapse_unflushed(&pt);
+	/* A page for the gather to free: the collapse has freed the real table itself. */
+	table = pmm_alloc(0);
+	EXPECT(pa_addr(table));
+	gather_init(&g, &pt);
+	gather_add_range(&g, EARLIER_VA, KiB(4), 0);
+	gather_flush(&g);
+	EXPECT_EQ(last_hint, 0);
+	gather_add_table(&g, table);
+	gather_add_range(&g, VA, MiB(2), 1);
+	gather_free_tables(&g);
+	EXPECT_EQ(last_hint, ~0u);
+	EXPECT_EQ(model_stale(&pt), 0);
+	pt_destroy(&pt);
+}
+
+/* The same invalidations with the hint the old gather lost: the model must report them. */
+static void test_lost_non_leaf_hint_is_caught(void)
+{
+	struct pgtable pt;
+
+	cache_then_collapse_unflushed(&pt);
+	model_regime.flush_range(&pt, EARLIER_VA, KiB(4), 0);
+	model_regime.flush_range(&pt, VA, MiB(2), 1);
+	EXPECT(model_stale_walks(&pt) > 0);
+	/* And no hint at all (what the gather issues) leaves nothing behind. */
+	model_regime.flush_range(&pt, VA, MiB(2), ~0u);
+	EXPECT_EQ(model_stale(&pt), 0);
 	pt_destroy(&pt);
 }
 
@@ -245,5 +343,8 @@ static void test_hvo_tail_remaps(void)
 
 KTAP_SUITE(suite_host_model, "host-model", KTAP_CASE(test_missing_invalidation_is_caught),
 	   KTAP_CASE(test_skipped_break_is_caught), KTAP_CASE(test_real_rules_pass),
-	   KTAP_CASE(test_wrong_ttl_hint_is_caught), KTAP_CASE(test_resize_sequences_per_bbm_level),
+	   KTAP_CASE(test_wrong_ttl_hint_is_caught),
+	   KTAP_CASE(test_table_after_in_walk_flush_keeps_no_hint),
+	   KTAP_CASE(test_lost_non_leaf_hint_is_caught),
+	   KTAP_CASE(test_resize_sequences_per_bbm_level),
 	   KTAP_CASE(test_resize_without_nt_is_caught), KTAP_CASE(test_hvo_tail_remaps));
