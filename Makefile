@@ -30,7 +30,9 @@ BASE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-builtin -fno-stack-protecto
 CC := $(CROSS)gcc
 LD := $(CROSS)ld
 OBJCOPY := $(CROSS)objcopy
-CFLAGS := $(BASE_CFLAGS) $(ARCH_CFLAGS) -DARCH_$(ARCH)
+# KCFLAGS: extra flags for a special build, e.g. -DPT_MEASURE_MASKED (make bench-masked).
+KCFLAGS ?=
+CFLAGS := $(BASE_CFLAGS) $(ARCH_CFLAGS) -DARCH_$(ARCH) $(KCFLAGS)
 ASFLAGS := -D__ASSEMBLER__ -I. $(ARCH_CFLAGS) -DARCH_$(ARCH) -MMD -MP
 
 KERNEL_SRCS := $(COMMON_SRCS) $(ARCH_SRCS)

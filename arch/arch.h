@@ -21,6 +21,17 @@ void arch_irq_restore(unsigned long flags);
 void arch_irq_enable(void);
 bool arch_irqs_enabled(void);
 void arch_cpu_relax(void);
+/*
+ * One step of a busy-wait that may run with interrupts masked (a table-lock
+ * spin in mm/pgtable.c, smp_call()'s own waits): runs the cross-CPU call
+ * another CPU posted to this one and waits for, if there is one, then
+ * arch_cpu_relax(). The CPU that posted it may be the very one this CPU waits
+ * for (it holds the table lock and shoots down TLBs by IPI, x86), and a masked
+ * CPU takes no IPI: serving the call here is what keeps that from becoming a
+ * deadlock (the rule in kernel/smp.h). Implemented by kernel/smp.c, like
+ * ipi_handle(); usable from lib/ and mm/, which must not include kernel/.
+ */
+void cpu_wait_relax(void);
 void arch_wait_for_interrupt(void);
 /* Full memory barrier for normal memory (DMB ISH / MFENCE). */
 void arch_mb(void);

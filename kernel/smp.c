@@ -5,6 +5,7 @@
  * the secondaries' idle loop runs in thread context (kernel/smp.h).
  */
 #include "kernel/smp.h"
+#include "lib/errno.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
 #include "kernel/panic.h"
@@ -18,8 +19,25 @@ unsigned nr_cpus = 1;
 struct cross_call {
 	void (*fn)(void *);
 	void *arg;
-	/* 0 free, 1 claimed by a sender, 2 posted, 3 running on the target */
-	u32 pending;
+	u32 pending; /* enum call_state */
+	/*
+	 * Calls completed in this slot: a waiter waits for its own call's end,
+	 * not for the slot to look free (by then another may be posted).
+	 */
+	u32 done;
+};
+
+/*
+ * A call slot's states. Which of the two posted states a call is in says
+ * where it may run: a waited call from any masked wait of the target too
+ * (cpu_wait_relax()), an unwaited one only from the IPI (kernel/smp.h).
+ */
+enum call_state {
+	CALL_FREE,
+	CALL_CLAIMED,	    /* a sender is filling it in */
+	CALL_POSTED_WAITED, /* the sender waits for it */
+	CALL_RUNNING,
+	CALL_POSTED, /* nobody waits for it */
 };
 
 static struct cross_call calls[MAX_CPUS];
@@ -150,8 +168,10 @@ int smp_work_queue(unsigned cpu, struct smp_work *w, void (*fn)(void *), void *a
 	u32 state = __atomic_load_n(&w->state, __ATOMIC_ACQUIRE);
 	unsigned long flags;
 
-	if (!is_secondary_online(cpu) || state == SMP_WORK_QUEUED || state == SMP_WORK_RUNNING)
-		return -1;
+	if (!is_secondary_online(cpu))
+		return ERR_NOENT;
+	if (state == SMP_WORK_QUEUED || state == SMP_WORK_RUNNING)
+		return ERR_BUSY;
 	*w = (struct smp_work){.fn = fn, .arg = arg, .state = SMP_WORK_QUEUED};
 	flags = spin_lock_irqsave(&q->lock);
 	if (q->tail)
@@ -190,30 +210,41 @@ bool smp_cpu_idle(unsigned cpu)
 }
 
 /*
- * Runs the call posted to this CPU, if one is (pending 2), marking it running
- * (3) first so a wait inside it cannot run it again.
+ * Runs the call posted to this CPU, if one is posted in a state the caller
+ * may run (from_wait: only a waited one), marking it running first so a wait
+ * inside it cannot run it again.
  */
-static void run_own_call(void)
+static void run_own_call(bool from_wait)
 {
 	struct cross_call *c = &calls[this_cpu_id()];
-	u32 posted = 2;
+	u32 posted = CALL_POSTED_WAITED;
 
-	if (!__atomic_compare_exchange_n(&c->pending, &posted, 3, false, __ATOMIC_ACQUIRE,
-					 __ATOMIC_RELAXED))
-		return;
+	if (!__atomic_compare_exchange_n(&c->pending, &posted, CALL_RUNNING, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		posted = CALL_POSTED;
+		if (from_wait ||
+		    !__atomic_compare_exchange_n(&c->pending, &posted, CALL_RUNNING, false,
+						 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return;
+	}
 	c->fn(c->arg);
-	__atomic_store_n(&c->pending, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->done, c->done + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->pending, CALL_FREE, __ATOMIC_RELEASE);
 }
 
 /*
- * One step of waiting for another CPU's call slot or answer. The caller may
- * have interrupts masked (an x86 TLB shootdown from inside a page-table
- * operation), and the CPU it waits for may be waiting for this one the same
- * way: each runs what was posted to it meanwhile, so neither waits forever.
+ * One step of any busy-wait that may have interrupts masked (arch/arch.h):
+ * the CPU it waits for may be waiting for this one's answer to a call (a
+ * TLB shootdown from under the table lock this CPU spins on, or a call to
+ * this CPU made from inside that CPU's own smp_call() wait), so it answers
+ * the waited call posted to it meanwhile. Only waited calls: they are short
+ * and never wait or take a table lock (the rule in kernel/smp.h), which makes
+ * them safe to run in the middle of this CPU's own page-table operation.
  */
-static void wait_serving_calls(void)
+void cpu_wait_relax(void)
 {
-	run_own_call();
+	if (__atomic_load_n(&calls[this_cpu_id()].pending, __ATOMIC_RELAXED) == CALL_POSTED_WAITED)
+		run_own_call(true);
 	arch_cpu_relax();
 }
 
@@ -258,38 +289,45 @@ int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait)
 {
 	struct cross_call *c = &calls[cpu];
 	u64 start;
+	u32 done;
 
 	if (cpu >= MAX_CPUS || !__atomic_load_n(&percpu[cpu].online, __ATOMIC_ACQUIRE))
-		return -1;
+		return ERR_NOENT;
 	if (cpu == this_cpu_id()) {
 		fn(arg);
 		return 0;
 	}
-	/* One outstanding call per target: claim the slot. */
+	/*
+	 * One outstanding call per target: claim the slot. This CPU may be
+	 * masked (a shootdown under a table lock), and the target may be
+	 * waiting for it the same way: each serves what was posted to it.
+	 */
 	start = arch_counter_read();
 	for (;;) {
-		u32 idle = 0;
+		u32 idle = CALL_FREE;
 
-		if (__atomic_compare_exchange_n(&c->pending, &idle, 1, false, __ATOMIC_ACQUIRE,
-						__ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(&c->pending, &idle, CALL_CLAIMED, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			break;
 		if (arch_counter_read() - start > call_timeout_ticks())
-			return -1;
-		wait_serving_calls();
+			return ERR_TIMEDOUT;
+		cpu_wait_relax();
 	}
 	c->fn = fn;
 	c->arg = arg;
+	/* Stable while the slot is claimed: only the end of a running call moves it. */
+	done = __atomic_load_n(&c->done, __ATOMIC_RELAXED);
 	/* Publish fn/arg before the IPI makes the target look at them. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	__atomic_store_n(&c->pending, 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->pending, wait ? CALL_POSTED_WAITED : CALL_POSTED, __ATOMIC_RELEASE);
 	arch_send_ipi(cpu, IPI_CALL);
 	if (!wait)
 		return 0;
 	start = arch_counter_read();
-	while (__atomic_load_n(&c->pending, __ATOMIC_ACQUIRE)) {
+	while (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) == done) {
 		if (arch_counter_read() - start > call_timeout_ticks())
-			return -1;
-		wait_serving_calls();
+			return ERR_TIMEDOUT;
+		cpu_wait_relax();
 	}
 	return 0;
 }
@@ -301,7 +339,7 @@ void ipi_handle(enum ipi_type type)
 	if (type < IPI_TYPES)
 		cpu->ipis_received[type]++;
 	if (type == IPI_CALL)
-		run_own_call();
+		run_own_call(false);
 }
 
 static void halt_here(void *unused)

@@ -12,7 +12,31 @@ void smp_init(struct boot_info *bi);
 __noreturn void secondary_main(void);
 /*
  * Runs fn(arg) on cpu through an IPI. With wait, returns after fn finished
- * there. Returns 0, or -1 when the CPU is offline or did not answer in time.
+ * there. Returns 0, ERR_NOENT when the CPU is offline, or ERR_TIMEDOUT when it did not
+ * answer in time.
+ *
+ * The rule for waited calls (wait = true). A CPU that waits with interrupts
+ * masked takes no IPI, yet the CPU waiting for its answer may be the one it
+ * waits for: an x86 TLB shootdown is a waited smp_call() made under a table
+ * lock with interrupts masked (mm/pgtable.c, a break-before-make or the
+ * settling of a pending invalidation; arch/x86_64/mmu.c), while another CPU
+ * spins on that same lock, masked too; or two CPUs both in a masked
+ * smp_call(wait) to each other. So every masked busy-wait runs the waited
+ * call posted to its CPU (cpu_wait_relax(), arch/arch.h): the table-lock
+ * spin, smp_call()'s own waits, the x86 guest-TLB kick. A waited fn may
+ * therefore run on a CPU that holds table locks (and a ticket in the queue of
+ * another), in the middle of a page-table operation: it must be short, must
+ * never take a table lock (nor any lock a masked waiter may hold) and must
+ * never wait for another CPU. The TLB flushes are such functions.
+ *
+ * A call not waited for (wait = false) runs only from the IPI, on a CPU with
+ * interrupts enabled, so outside every table lock (mm/pgtable.h rule 5): it
+ * may wait for other CPUs (mm/hvo.c's rendezvous parks CPUs that way, and
+ * copes with one that never comes). There is one call slot per CPU: a
+ * waited call queued behind an unwaited one waits for the target's next
+ * interrupt-enabled moment, so unwaited calls are not for CPUs that others
+ * shoot down from under table locks meanwhile (today: only arm64's
+ * rendezvous, where TLB invalidation sends no IPI, and the panic path).
  */
 int smp_call(unsigned cpu, void (*fn)(void *), void *arg, bool wait);
 /* Halts every other online CPU (panic path); safe before IPIs exist. */
@@ -43,8 +67,8 @@ enum smp_work_state {
 
 /*
  * Queues w to run fn(arg) on cpu (a secondary: the boot CPU runs kernel_main,
- * not an idle loop) and wakes it. Returns 0, or -1 when cpu is the boot CPU,
- * offline or out of range, or w is still queued or running.
+ * not an idle loop) and wakes it. Returns 0, ERR_NOENT when cpu is the boot CPU,
+ * offline or out of range, ERR_BUSY when w is still queued or running.
  */
 int smp_work_queue(unsigned cpu, struct smp_work *w, void (*fn)(void *), void *arg);
 bool smp_work_done(const struct smp_work *w);

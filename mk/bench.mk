@@ -30,3 +30,22 @@ bbm-study: deps-check
 		--configs $(BBM_STUDY_CONFIGS) \
 		--kernel build/arm64/Image --kernel-x86 build/x86_64/granule.elf \
 		--update-doc docs/bbm-study.md $(BBM_STUDY_ARGS)
+
+# make bench-masked   the longest interrupt-masked section of the engine for 1 GiB of 4K pages
+#                     (unmap, map, collapse, split; tests/kernel/test_kpt.c) under QEMU -icount
+#                     shift=0: a build with -DPT_MEASURE_MASKED in build/masked-$(ARCH), one CPU.
+MASKED_BUILD := build/masked-$(ARCH)
+ifeq ($(ARCH),arm64)
+MASKED_KERNEL := $(MASKED_BUILD)/Image
+MASKED_CPU := max
+else
+MASKED_KERNEL := $(MASKED_BUILD)/granule.elf
+MASKED_CPU := max,+svm,+npt
+endif
+
+.PHONY: bench-masked
+bench-masked: deps-check
+	$(MAKE) --no-print-directory ARCH=$(ARCH) BUILD=$(MASKED_BUILD) KCFLAGS=-DPT_MEASURE_MASKED \
+		$(MASKED_KERNEL)
+	scripts/qemu-boot.sh --smp 1 --mem 3G --cpu $(MASKED_CPU) --accel tcg,thread=single \
+		$(ARCH) $(MASKED_KERNEL) "test=kpt" -- -icount shift=0,align=off | grep -E "masked|ok"

@@ -143,6 +143,14 @@ struct pt_walk {
 	 * together are taken with spin locks under the parent's mask.
 	 */
 	unsigned long irq;
+	/*
+	 * The entry just visited worked through a whole child table under its
+	 * table's lock (a split filled one, a collapse or reclaim looked at
+	 * one): walk_table() drops and retakes the lock before the next entry,
+	 * an interrupt window, so a masked section never spans more than one
+	 * table's worth of such work (rule 5 of mm/pgtable.h).
+	 */
+	bool window;
 	struct pt_gather gather;
 };
 
@@ -458,6 +466,25 @@ static void table_free_unseen(struct pgtable *pt, struct pt_cache *cache, paddr_
 	tables_add(pt, -1);
 }
 
+#ifndef HOST_TEST
+/*
+ * The contended half of table_spin_lock(), out of line: the waiter holds
+ * ticket. It waits with interrupts masked (every table lock is taken so,
+ * rule 5), and the holder may be waiting for it meanwhile: an x86 TLB
+ * shootdown from under this very lock (a break-before-make, settle_pending())
+ * is a waited cross-CPU call to every other CPU, which a masked CPU never
+ * takes from its IPI. So the wait serves the waited calls posted to this
+ * CPU (cpu_wait_relax(), arch/arch.h). Safe while holding a ticket here, and
+ * other table locks of this walk: those calls never take a table lock nor
+ * wait for another CPU (the rule in kernel/smp.h).
+ */
+static pt_noinline void table_spin_wait(struct page *t, u16 ticket)
+{
+	while (__atomic_load_n(&t->pt_lock.owner, __ATOMIC_ACQUIRE) != ticket)
+		cpu_wait_relax();
+}
+#endif
+
 /* A table page's lock, with the explorer's yield points around it in the host build. */
 static pt_always_inline void table_spin_lock(struct page *t)
 {
@@ -470,7 +497,11 @@ static pt_always_inline void table_spin_lock(struct page *t)
 			arch_cpu_relax();
 	}
 #else
-	spin_lock(&t->pt_lock);
+	/* lib/spinlock.h's ticket lock, but waiting through table_spin_wait(). */
+	u16 ticket = __atomic_fetch_add(&t->pt_lock.next, 1, __ATOMIC_RELAXED);
+
+	if (unlikely(__atomic_load_n(&t->pt_lock.owner, __ATOMIC_ACQUIRE) != ticket))
+		table_spin_wait(t, ticket);
 #endif
 }
 
@@ -479,6 +510,48 @@ static pt_always_inline void table_spin_unlock(struct page *t)
 	yield_point("unlock", &t->pt_lock);
 	spin_unlock(&t->pt_lock);
 }
+
+/*
+ * The engine's interrupt masking. A measuring build (-DPT_MEASURE_MASKED)
+ * times every section it opens (interrupts were enabled at the save), per
+ * CPU, in arch_counter_read() ticks: the longest, and how many. Under QEMU
+ * -icount the ticks count instructions, which checks rule 5's bound (one
+ * table's entries per section) with a number. Off by default: no cost.
+ */
+#ifdef PT_MEASURE_MASKED
+u64 pt_masked_ticks_max[GRACE_SLOTS], pt_masked_sections[GRACE_SLOTS];
+static u64 masked_since[GRACE_SLOTS];
+
+static unsigned long engine_irq_save(void)
+{
+	bool was_enabled = arch_irqs_enabled();
+	unsigned long flags = arch_irq_save();
+
+	if (was_enabled)
+		masked_since[grace_slot_id()] = arch_counter_read();
+	return flags;
+}
+
+static void engine_irq_restore(unsigned long flags)
+{
+	unsigned cpu = grace_slot_id();
+	u64 since = masked_since[cpu];
+
+	if (since) {
+		u64 ticks = arch_counter_read() - since;
+
+		masked_since[cpu] = 0;
+		__atomic_store_n(&pt_masked_sections[cpu], pt_masked_sections[cpu] + 1,
+				 __ATOMIC_RELAXED);
+		if (ticks > pt_masked_ticks_max[cpu])
+			__atomic_store_n(&pt_masked_ticks_max[cpu], ticks, __ATOMIC_RELAXED);
+	}
+	arch_irq_restore(flags);
+}
+#else
+#define engine_irq_save()	  arch_irq_save()
+#define engine_irq_restore(flags) arch_irq_restore(flags)
+#endif
 
 /* table_lock() for a caller that has masked interrupts itself. */
 static pt_always_inline bool table_lock_masked(struct page *t)
@@ -498,17 +571,17 @@ static pt_always_inline bool table_lock_masked(struct page *t)
  */
 static pt_always_inline bool table_lock(struct page *t, unsigned long *irq)
 {
-	*irq = arch_irq_save();
+	*irq = engine_irq_save();
 	if (likely(table_lock_masked(t)))
 		return true;
-	arch_irq_restore(*irq);
+	engine_irq_restore(*irq);
 	return false;
 }
 
 static pt_always_inline void table_unlock(struct page *t, unsigned long irq)
 {
 	table_spin_unlock(t);
-	arch_irq_restore(irq);
+	engine_irq_restore(irq);
 }
 
 static void count_add(struct page *t, int n)
@@ -745,6 +818,7 @@ static void resize_entry(struct pt_walk *w, struct pt_entry *e, u64 new)
 	const struct pt_format *fmt = pt->fmt;
 	u64 old = e->old, span = pt_level_size(e->level), nt_block;
 
+	w->window = true;
 	switch (fmt->resize[pt->bbm_level - MIN(w->op->bbm_below, pt->bbm_level)]) {
 	case PT_LIVE_BREAK_BEFORE_MAKE: break_before_make(pt, g, e, new, ~0u); break;
 	case PT_LIVE_NT_BLOCK_FIRST:
@@ -881,6 +955,9 @@ static int walk_child(struct pt_walk *w, struct pt_entry *e)
 		snapshot(e);
 		if (!pt_entry_is_table(w->pt->fmt, e->old, e->level))
 			return 0;
+	} else if (v->flags & PT_VISIT_TABLE_POST) {
+		/* The visit looks at the child under this lock: a window follows (walk_table()). */
+		w->window = true;
 	}
 	if (rc || !(v->flags & PT_VISIT_TABLE_POST))
 		return rc;
@@ -939,6 +1016,15 @@ static int walk_table(struct pt_walk *w, paddr_t table, unsigned level, u64 tabl
 			e.ptep = &entries[(va - table_va) >> pt_level_shift(level)];
 			e.va = va;
 			rc = walk_entry(w, &e);
+			if (unlikely(w->window)) {
+				w->window = false;
+				/* Left the tree meanwhile: the caller re-reads the entry above. */
+				if (!rc && va + span < end) {
+					table_unlock(e.table, w->irq);
+					if (!table_lock(e.table, &w->irq))
+						return PT_WALK_RETRY;
+				}
+			}
 		}
 	}
 	if (rc != PT_WALK_RETRY)
@@ -973,6 +1059,7 @@ static int walk_cached(struct pgtable *pt, const struct pt_op *op, u64 va, u64 s
 	w.visitor = visitor;
 	w.op = op;
 	w.cache = cache;
+	w.window = false;
 	gather_init(&w.gather, pt);
 	/* Interrupts are masked by each table lock (table_lock()), not across the walk. */
 	reading = grace_read_enter();
@@ -1177,7 +1264,7 @@ static int map_one(struct pgtable *pt, u64 va, paddr_t pa, unsigned level, struc
 	 * entry), and one mask for both, which the demand-fault path's cost
 	 * notices (make bench-mm).
 	 */
-	irq = arch_irq_save();
+	irq = engine_irq_save();
 	reading = grace_read_enter();
 	rc = descend_to(pt, va, level, &e, true);
 	if (!rc)
@@ -1186,7 +1273,7 @@ static int map_one(struct pgtable *pt, u64 va, paddr_t pa, unsigned level, struc
 			encode_leaf(pt->fmt, pa, leaf_attr_encoding_memo(pt, attrs), level));
 	pt->regime->publish(pt);
 	grace_read_exit(reading);
-	arch_irq_restore(irq);
+	engine_irq_restore(irq);
 	return rc;
 }
 

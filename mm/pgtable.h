@@ -39,7 +39,11 @@
  *  5. Invalidations are never waited for under a table lock except inside a
  *     break-before-make (break, invalidate, make) and the settling of another
  *     walk's pending invalidation; interrupts are masked only while a table
- *     lock is held, so every masked section is bounded by one table's entries.
+ *     lock is held, so every masked section is bounded by one table's entries
+ *     (a walk drops and retakes the lock after an entry whose visit worked
+ *     through a whole child table: a split or a collapse). A CPU waiting for
+ *     a table lock serves the cross-CPU calls it is waited for meanwhile
+ *     (cpu_wait_relax(), arch/arch.h): the holder may be waiting for it.
  *
  * Errors follow lib/errno.h: 0, or ERR_NOMEM / ERR_INVAL.
  */
@@ -181,6 +185,14 @@ void pt_dump(const struct pgtable *pt, u64 va, u64 size);
  * are not counted). A read-only walk; 0 for a bad range.
  */
 u64 pt_count_tables(const struct pgtable *pt, u64 va, u64 size);
+
+#ifdef PT_MEASURE_MASKED
+/*
+ * A measuring build (make bench-masked): per CPU, the longest interrupt-masked
+ * section the engine opened, in arch_counter_read() ticks, and how many.
+ */
+extern u64 pt_masked_ticks_max[], pt_masked_sections[];
+#endif
 /* Bytes of tables for a count of them (pt->tables, pt->tables_peak): a concatenated root is one
  * table of fmt->root_pages pages. */
 static inline u64 pt_table_bytes(const struct pgtable *pt, u64 tables)

@@ -208,9 +208,14 @@ void x86_vm_id_flush(u32 id)
 			continue;
 		exits = __atomic_load_n(&cpu_exits[cpu], __ATOMIC_ACQUIRE);
 		arch_send_ipi(cpu, IPI_WAKE);
+		/*
+		 * Often masked here (a stage-2 break under a table lock): serve
+		 * the waited calls meanwhile, as every masked wait does
+		 * (cpu_wait_relax(), the rule in kernel/smp.h).
+		 */
 		while (__atomic_load_n(&id_running[cpu], __ATOMIC_ACQUIRE) == id &&
 		       __atomic_load_n(&cpu_exits[cpu], __ATOMIC_ACQUIRE) == exits)
-			arch_cpu_relax();
+			cpu_wait_relax();
 	}
 }
 

@@ -48,6 +48,12 @@ void arch_cpu_relax(void)
 		sched_yield();
 }
 
+/* No cross-CPU calls on the host: a masked wait only relaxes (arch/arch.h). */
+void cpu_wait_relax(void)
+{
+	arch_cpu_relax();
+}
+
 /* Set by the interleaving explorer (tests/host/explore.c) while it runs a schedule. */
 void (*host_yield_hook)(const char *point, const void *addr);
 
