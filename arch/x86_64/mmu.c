@@ -22,13 +22,26 @@ static u64 read_efer(void)
 	return rdmsr(MSR_EFER);
 }
 
+/* The 4-level format narrowed to this CPU's leaf sizes (x86_features, arch_early_init()). */
+static struct pt_format kernel_format;
+
 const struct pt_format *arch_kernel_pt_format(void)
 {
 	/*
 	 * CR4.LA57 cannot change while IA-32e mode is active (SDM Vol 3 2.5: MOV to CR4 #GP),
 	 * and every boot path arrives in (or enters) 4-level long mode, so the kernel stays there.
 	 */
-	return &x86_64_4level_format;
+	if (!kernel_format.levels) {
+		kernel_format = x86_64_4level_format;
+		/*
+		 * Without CPUID.80000001H:EDX.Page1GB, PS in a PDPTE is a reserved bit (SDM Vol 3
+		 * 4.5.4): a 1 GiB leaf faults. KVM here clears it whatever -cpu asks (TCG does not
+		 * enforce the bit, so only KVM and hardware show the fault).
+		 */
+		if (!x86_features.pdpe1gb)
+			kernel_format.leaf_levels &= ~(u32)BIT(2);
+	}
+	return &kernel_format;
 }
 
 void arch_kernel_pt_activate(paddr_t root)

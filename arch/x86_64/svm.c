@@ -157,10 +157,18 @@ static bool svm_usable(const char **reason)
 	return true;
 }
 
-/* NPT is the long-mode 4-level format: 48 guest-physical bits at most (15.25.3). */
+/*
+ * NPT is the long-mode 4-level format: 48 guest-physical bits at most
+ * (15.25.3). The nested walk uses the host's long-mode entry format, so a
+ * 1 GiB nested leaf needs what a 1 GiB host leaf needs, CPUID Fn8000_0001
+ * EDX[26] (Page1GB); without it PS in a PDPE is reserved and the walk faults.
+ * KVM too uses 1 GiB NPT leaves only where the host has them.
+ */
 static int svm_format_init(struct pt_format *fmt, unsigned want_bits)
 {
 	*fmt = x86_64_npt_format;
+	if (!x86_features.pdpe1gb)
+		fmt->leaf_levels &= ~(u32)BIT(2);
 	return (int)MIN(want_bits, fmt->va_bits);
 }
 

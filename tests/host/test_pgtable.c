@@ -222,6 +222,45 @@ static void forced_4k_body(const struct pt_format *fmt)
 	pt_destroy(&pt);
 }
 
+/*
+ * A format narrowed to the CPU's leaf sizes (x86 without Page1GB, EPT without
+ * 1 GiB pages: arch/x86_64/mmu.c, svm.c, vmx.c) never gets a leaf it lacks:
+ * not from a map of a whole aligned GiB, not when asked for one, not from a
+ * collapse of 512 uniform 2M blocks.
+ */
+static void no_1g_body(const struct pt_format *base)
+{
+	struct pt_format fmt = *base;
+	struct pt_translation t;
+	struct pgtable pt;
+
+	fmt.leaf_levels &= ~(u32)BIT(2);
+	EXPECT_EQ(pt_init(&pt, &fmt, &host_regime), 0);
+	EXPECT_EQ(pt_map(&pt, VA0, pa_init(PA0), GiB(1), rw, 0), 0);
+	EXPECT(maps_to(&pt, VA0 + GiB(1) - PAGE_SIZE, PA0 + GiB(1) - PAGE_SIZE, 1));
+	EXPECT_EQ(pt_map(&pt, VA0 + GiB(1), pa_init(PA0 + GiB(1)), GiB(1), rw, PT_MAP_MAX_LEVEL(2)),
+		  0);
+	EXPECT(maps_to(&pt, VA0 + GiB(1), PA0 + GiB(1), 1));
+	EXPECT_EQ(pt_collapse(&pt, VA0, GiB(2)), 0);
+	for (u64 off = 0; off < GiB(2); off += MiB(64))
+		if (!pt_translate(&pt, VA0 + off, &t) || t.level > 1) {
+			ktap_diag("0x%llx: level %u after collapse",
+				  (unsigned long long)(VA0 + off), t.level);
+			EXPECT(false);
+			break;
+		}
+	EXPECT(invariants_hold(&pt));
+	pt_destroy(&pt);
+}
+
+static void test_no_leaf_the_format_lacks(void)
+{
+	no_1g_body(&x86_64_4level_format);
+	no_1g_body(&x86_64_npt_format);
+	no_1g_body(&x86_64_ept4_format);
+	no_1g_body(&arm64_s1_el2_format);
+}
+
 static void test_map_forced_4k(void)
 {
 	each_format(forced_4k_body);
@@ -437,9 +476,9 @@ static void test_invalidation_batched(void)
 KTAP_SUITE(suite_host_pgtable, "host-pgtable", KTAP_CASE(test_arm64_encoding),
 	   KTAP_CASE(test_arm64_lpa2_encoding), KTAP_CASE(test_lpa2_high_output_addresses),
 	   KTAP_CASE(test_x86_encoding), KTAP_CASE(test_live_change_rules),
-	   KTAP_CASE(test_map_largest_leaves), KTAP_CASE(test_map_forced_4k),
-	   KTAP_CASE(test_split_and_collapse), KTAP_CASE(test_collapse_refuses_mixed),
-	   KTAP_CASE(test_collapse_keeps_each_tables_attrs),
+	   KTAP_CASE(test_map_largest_leaves), KTAP_CASE(test_no_leaf_the_format_lacks),
+	   KTAP_CASE(test_map_forced_4k), KTAP_CASE(test_split_and_collapse),
+	   KTAP_CASE(test_collapse_refuses_mixed), KTAP_CASE(test_collapse_keeps_each_tables_attrs),
 	   KTAP_CASE(test_protect_splits_partial_block), KTAP_CASE(test_unmap_reclaims_every_level),
 	   KTAP_CASE(test_unmap_inside_block), KTAP_CASE(test_bad_ranges_rejected),
 	   KTAP_CASE(test_out_of_memory_leaves_tree_consistent),
