@@ -49,6 +49,7 @@ test-host: $(HOST_BUILD)/host-tests $(HOST_BUILD)/stress $(HOST_BUILD)/stress-as
 	$(HOST_BUILD)/host-tests
 	$(HOST_BUILD)/explore
 	scripts/explore-mutants.sh $(HOST_BUILD)/mutants tests/host/mutations
+	scripts/spin-check.sh
 	$(HOST_BUILD)/stress $(STRESS_QUICK_MS)
 	$(HOST_BUILD)/stress-asan $(STRESS_SANITIZER_MS)
 	TSAN_OPTIONS="halt_on_error=1" $(HOST_BUILD)/stress-tsan $(STRESS_SANITIZER_MS)
@@ -119,6 +120,12 @@ $(HOST_BUILD)/mutants/%/pgtable.c: tests/host/mutations/%.diff mm/pgtable.c
 
 $(HOST_BUILD)/mutants/%/explore: $(HOST_BUILD)/mutants/%/pgtable.c $(EXPLORE_DEPS)
 	$(Q)$(HOST_CC) $(EXPLORE_CFLAGS) $(EXPLORE_SRCS) $< $(HOST_BUILD)/lib/printf_renamed.o -o $@
+
+# make spin-check: the VMM's fault/invalidate protocol (vmm/fault_protocol.pml) under SPIN,
+# the model as the C is and each mutant that must fail (docs/fault-protocol.md).
+.PHONY: spin-check
+spin-check:
+	scripts/spin-check.sh
 
 .PHONY: explore explore-mutants
 explore: $(HOST_BUILD)/explore $(MUTANT_BINS)

@@ -32,11 +32,15 @@ static int dirty_fault(struct vcpu *v, struct vm_slot *s, u64 gpa)
 {
 	int rc = vm_dirty_fault(v->vm, s, gpa);
 
-	if (rc) {
-		printf("vm%u: dirty-log fault at gpa 0x%llx failed (%d): stopping\n", v->vm->id,
-		       gpa, rc);
+	if (rc == ERR_IO)
+		printf("vm%u: write fault at gpa 0x%llx in read-only guest RAM, no dirty log: "
+		       "stopping\n",
+		       v->vm->id, gpa);
+	else if (rc)
+		printf("vm%u: dirty-log fault at gpa 0x%llx failed (%s): stopping\n", v->vm->id,
+		       gpa, err_name(rc));
+	if (rc)
 		return rc;
-	}
 	return VCPU_RESUME;
 }
 
@@ -76,8 +80,12 @@ int vm_handle_stage2_fault(struct vcpu *v, const struct vm_exit *exit)
 
 	if (!s)
 		return inject_outside_memory(v, exit);
-	/* A write to a page write-protected for the dirty log (vmm/dirty.c). */
-	if (f->kind == VM_FAULT_PERMISSION && f->write && vm->dirty_logging)
+	/*
+	 * A write to a page write-protected for the dirty log (vmm/dirty.c),
+	 * also when logging stopped since: vm_dirty_fault() then resumes, or
+	 * stops the VM if the page is still read-only.
+	 */
+	if (f->kind == VM_FAULT_PERMISSION && f->write)
 		return dirty_fault(v, s, f->gpa);
 	/* Otherwise guest RAM is mapped read-write-execute with AF set: only absence can fault. */
 	if (f->kind != VM_FAULT_TRANSLATION) {

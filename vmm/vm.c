@@ -191,12 +191,6 @@ bool vm_page_present(struct vm *vm, u64 gpa)
 	return s && slot_page_present(s, gpa);
 }
 
-/* The lock of the 2M region holding gpa. */
-static struct spinlock *slot_lock(const struct vm_slot *s, u64 gpa)
-{
-	return &s->locks[(gpa - s->gpa) >> (PAGE_SHIFT + ORDER_2M)];
-}
-
 /* With the page's region lock held: its content, zero-filled the first time. */
 static void *slot_page_fill_locked(struct vm *vm, struct vm_slot *s, u64 gpa)
 {
@@ -221,9 +215,9 @@ void *vm_page_fill(struct vm *vm, u64 gpa)
 	/* In postcopy, an absent page comes from the source, not as zeros. */
 	if (s->pc)
 		return postcopy_page_fill(vm, s, gpa);
-	spin_lock(slot_lock(s, gpa));
+	spin_lock(vm_slot_lock(s, gpa));
 	page = slot_page_fill_locked(vm, s, gpa);
-	spin_unlock(slot_lock(s, gpa));
+	spin_unlock(vm_slot_lock(s, gpa));
 	return page;
 }
 
@@ -232,14 +226,14 @@ int vm_slot_map_page(struct vm *vm, struct vm_slot *s, u64 gpa)
 	u64 page_gpa = ALIGN_DOWN(gpa, PAGE_SIZE);
 	int rc;
 
-	spin_lock(slot_lock(s, gpa));
+	spin_lock(vm_slot_lock(s, gpa));
 	/*
 	 * Exactly this 4 KiB: PT_MAP_MAX_LEVEL(0) makes the engine install (or
 	 * split) only the tables on this address's path.
 	 */
 	rc = pt_map(&vm->pt, page_gpa, virt_to_phys(slot_page_fill_locked(vm, s, page_gpa)),
 		    PAGE_SIZE, vm_ram_attrs(vm), PT_MAP_MAX_LEVEL(0));
-	spin_unlock(slot_lock(s, gpa));
+	spin_unlock(vm_slot_lock(s, gpa));
 	if (!rc)
 		vm_stat_inc(&vm->stats.maps);
 	return rc;
@@ -257,12 +251,12 @@ int vm_load(struct vm *vm, u64 gpa, const void *image, u64 size)
 		u64 at = gpa + done, chunk = MIN(size - done, PAGE_SIZE - (at & (PAGE_SIZE - 1)));
 		u8 *page;
 
-		spin_lock(slot_lock(s, at));
+		spin_lock(vm_slot_lock(s, at));
 		page = slot_page_fill_locked(vm, s, at);
 		memcpy(page + (at & (PAGE_SIZE - 1)), src + done, chunk);
 		/* The guest may run it with its caches off: to memory, and no stale code. */
 		arch_vm_cache_sync(page, PAGE_SIZE, true);
-		spin_unlock(slot_lock(s, at));
+		spin_unlock(vm_slot_lock(s, at));
 		done += chunk;
 	}
 	return 0;
@@ -273,7 +267,7 @@ static int discard_in_region(struct vm *vm, struct vm_slot *s, u64 gpa, u64 len)
 {
 	int rc;
 
-	spin_lock(slot_lock(s, gpa));
+	spin_lock(vm_slot_lock(s, gpa));
 	/* Unmapped (and invalidated) first: no vCPU may keep using a page marked absent. */
 	rc = pt_unmap(&vm->pt, gpa, len);
 	for (u64 at = gpa; at < gpa + len; at += PAGE_SIZE) {
@@ -282,7 +276,7 @@ static int discard_in_region(struct vm *vm, struct vm_slot *s, u64 gpa, u64 len)
 			vm_stat_inc(&vm->stats.pages_discarded);
 		}
 	}
-	spin_unlock(slot_lock(s, gpa));
+	spin_unlock(vm_slot_lock(s, gpa));
 	return rc;
 }
 

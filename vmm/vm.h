@@ -15,6 +15,7 @@
 #include "lib/errno.h"
 #include "lib/spinlock.h"
 #include "mm/pgtable.h"
+#include "mm/pmm.h"
 #include "vmm/exit.h"
 #include "vmm/hypercall.h"
 #include "vmm/postcopy.h"
@@ -45,9 +46,20 @@ struct vm_slot {
 	struct spinlock *locks;
 	unsigned locks_order;
 	struct slot_postcopy *pc; /* postcopy state (vmm/postcopy.h), NULL when not migrating */
-	u64 *dirty;		  /* dirty log (vmm/dirty.c): one bit per 4K page, or NULL */
+	/*
+	 * Dirty log (vmm/dirty.c): one bit per 4K page, or NULL. Read and
+	 * changed under the page's region lock by faults; freed only after
+	 * every region lock was taken once with it cleared.
+	 */
+	u64 *dirty;
 	unsigned dirty_order;
 };
+
+/* The lock of the 2M region holding gpa. */
+static inline struct spinlock *vm_slot_lock(const struct vm_slot *s, u64 gpa)
+{
+	return &s->locks[(gpa - s->gpa) >> (PAGE_SHIFT + ORDER_2M)];
+}
 
 struct vm_stats {
 	u64 exits[VM_EXIT_REASONS];
