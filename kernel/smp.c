@@ -253,6 +253,7 @@ static void crew_member(void *arg)
 	struct smp_crew *crew = arg;
 
 	__atomic_fetch_add(&crew->running, 1, __ATOMIC_ACQ_REL);
+	__atomic_fetch_add(&crew->started, 1, __ATOMIC_ACQ_REL);
 	crew->fn(crew->arg);
 	__atomic_fetch_sub(&crew->running, 1, __ATOMIC_ACQ_REL);
 }
@@ -266,7 +267,8 @@ unsigned smp_crew_start(struct smp_crew *crew, void (*fn)(void *), void *arg)
 		if (cpu != this_cpu_id() && smp_cpu_idle(cpu) &&
 		    !smp_work_queue(cpu, &crew->work[cpu], crew_member, crew))
 			started++;
-	while (__atomic_load_n(&crew->running, __ATOMIC_ACQUIRE) < started)
+	/* Not running: a fn that returns by itself may be done before the last member starts. */
+	while (__atomic_load_n(&crew->started, __ATOMIC_ACQUIRE) < started)
 		arch_cpu_relax();
 	return started;
 }

@@ -87,7 +87,8 @@ struct smp_crew {
 	void (*fn)(void *arg);
 	void *arg;
 	bool stop;
-	u32 running;
+	u32 running; /* members inside fn now */
+	u32 started; /* members that have entered fn: a member may return before another starts */
 };
 unsigned smp_crew_start(struct smp_crew *crew, void (*fn)(void *), void *arg);
 bool smp_crew_stopping(const struct smp_crew *crew);

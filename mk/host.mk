@@ -43,6 +43,12 @@ fuzz: $(HOST_BUILD)/fuzz-engine
 	$(HOST_BUILD)/fuzz-engine -max_total_time=$(FUZZ_SECONDS) -max_len=2048 \
 		-artifact_prefix=$(HOST_BUILD)/fuzz-findings/ $(HOST_BUILD)/fuzz-corpus
 
+# Engine bugs the explorer must catch: each tests/host/mutations/NAME.diff applied to a copy
+# of mm/pgtable.c, linked into its own explorer (scripts/explore-mutants.sh runs them).
+# Defined before test-host: a rule's prerequisites expand when make reads it.
+MUTANTS := $(basename $(notdir $(wildcard tests/host/mutations/*.diff)))
+MUTANT_BINS := $(MUTANTS:%=$(HOST_BUILD)/mutants/%/explore)
+
 .PHONY: test-host
 test-host: $(HOST_BUILD)/host-tests $(HOST_BUILD)/stress $(HOST_BUILD)/stress-asan \
 		$(HOST_BUILD)/stress-tsan $(HOST_BUILD)/explore $(MUTANT_BINS)
@@ -109,10 +115,6 @@ $(HOST_BUILD)/explore: $(EXPLORE_DEPS)
 	$(Q)$(HOST_CC) $(EXPLORE_CFLAGS) $(EXPLORE_SRCS) mm/pgtable.c $(HOST_BUILD)/lib/printf_renamed.o \
 		-o $@
 
-# Engine bugs the explorer must catch: each tests/host/mutations/NAME.diff applied to a copy
-# of mm/pgtable.c, linked into its own explorer (scripts/explore-mutants.sh runs them).
-MUTANTS := $(basename $(notdir $(wildcard tests/host/mutations/*.diff)))
-MUTANT_BINS := $(MUTANTS:%=$(HOST_BUILD)/mutants/%/explore)
 
 $(HOST_BUILD)/mutants/%/pgtable.c: tests/host/mutations/%.diff mm/pgtable.c
 	@mkdir -p $(dir $@)
