@@ -55,6 +55,7 @@ static int opt_bbm(struct kernel_options *o, char *value)
 		return ERR_INVAL;
 	}
 	o->bbm_level = (unsigned)n;
+	o->bbm_level_set = true;
 	return 0;
 }
 

@@ -48,6 +48,7 @@ struct kernel_options {
 	 * sequences on a CPU that has more.
 	 */
 	unsigned bbm_level;
+	bool bbm_level_set; /* bbm= was given: a level above the CPU's is reported as lowered */
 	/* bbm_study[=ROUNDS]: run the break-before-make study (kernel/bbm_study.c), then exit. */
 	unsigned bbm_study_rounds;
 	/* hvo=off|a|b|c|d|e: the vmemmap optimization strategy (mm/hvo.h); default e. */

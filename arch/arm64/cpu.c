@@ -228,6 +228,9 @@ void arch_report_features(void)
 	printf("feature: FEAT_BBM level %u", f->bbm_level);
 	if (kopt.bbm_level < f->bbm_level)
 		printf(" (page tables use level %u: bbm=%u)", kopt.bbm_level, kopt.bbm_level);
+	else if (kopt.bbm_level_set && kopt.bbm_level > f->bbm_level)
+		printf(" (bbm=%u asks more than the CPU has: page tables use level %u)",
+		       kopt.bbm_level, f->bbm_level);
 	printf("\n");
 	if (f->pa_bits)
 		printf("feature: PARange %u bits\n", f->pa_bits);

@@ -223,6 +223,57 @@ static void test_direct_map_uses_blocks(void)
 	EXPECT(big >= 1);
 }
 
+/*
+ * Every leaf of the kernel's own tables is of a size its format allows, and the format allows
+ * only what the CPU reports (arch_kernel_pt_format(): x86 drops 1 GiB leaves without
+ * CPUID.80000001H:EDX.Page1GB, a reserved bit then; TCG does not fault on it, KVM does).
+ */
+static u32 leaf_levels_the_cpu_reports(void)
+{
+#if defined(__x86_64__)
+	u32 eax = 0x80000001, ebx, ecx = 0, edx;
+
+	/* Read here, not from the kernel's feature table: the test must not share its source. */
+	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	return BIT(0) | BIT(1) | ((edx & BIT(26)) ? BIT(2) : 0); /* 4K, 2M, 1G if Page1GB */
+#else
+	return kmap_pgtable()->fmt->leaf_levels;
+#endif
+}
+
+static void expect_leaves_allowed(u64 va, u64 size, u64 step, u64 *leaves)
+{
+	const struct pt_format *fmt = kmap_pgtable()->fmt;
+	u32 allowed = fmt->leaf_levels & leaf_levels_the_cpu_reports();
+	struct pt_translation t;
+
+	for (u64 off = 0; off < size; off += step) {
+		if (!translation(va + off, &t))
+			continue;
+		++*leaves;
+		if (!(allowed & BIT(t.level))) {
+			ktap_diag("leaf at level %u for 0x%llx: format and CPU allow mask 0x%x",
+				  t.level, (unsigned long long)(va + off), allowed);
+			EXPECT(false);
+			return;
+		}
+	}
+}
+
+static void test_leaves_of_allowed_sizes(void)
+{
+	u64 image = (u64)(uintptr_t)__image_start, leaves = 0;
+
+	/* The direct map in 2 MiB steps up to 64 GiB of physical space; the image by page. */
+	expect_leaves_allowed(DIRECT_MAP_BASE, GiB(64), MiB(2), &leaves);
+	expect_leaves_allowed(image, ALIGN_UP((u64)(uintptr_t)__image_end, PAGE_SIZE) - image,
+			      PAGE_SIZE, &leaves);
+	ktap_diag("%llu translations checked against leaf mask 0x%x (CPU reports 0x%x)",
+		  (unsigned long long)leaves, kmap_pgtable()->fmt->leaf_levels,
+		  leaf_levels_the_cpu_reports());
+	EXPECT(leaves > 0);
+}
+
 /* ---- Resizing a live block under readers on every other CPU ---- */
 
 #define RESIZE_ROUNDS 200
@@ -439,5 +490,5 @@ KTAP_SUITE(suite_kpt, "kpt", KTAP_CASE(test_text_read_execute_only),
 	   KTAP_CASE(test_secondary_stack_guard_page), KTAP_CASE(test_direct_map_aliases_ram),
 	   KTAP_CASE(test_null_page_unmapped), KTAP_CASE(test_live_changes_take_effect),
 	   KTAP_CASE(test_range_invalidation), KTAP_CASE(test_direct_map_uses_blocks),
-	   KTAP_CASE(test_resize_under_readers), KTAP_CASE(test_masked_sections_1g),
-	   KTAP_CASE(test_dump));
+	   KTAP_CASE(test_leaves_of_allowed_sizes), KTAP_CASE(test_resize_under_readers),
+	   KTAP_CASE(test_masked_sections_1g), KTAP_CASE(test_dump));

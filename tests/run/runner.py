@@ -42,7 +42,8 @@ TAIL_LINES = 25
 KILL_GRACE = 5  # seconds between SIGTERM and SIGKILL for the process group
 
 DEFAULTS = {
-    "emulator": "", "kernel": "", "cpu": "", "kvm_cpu": "host", "smp": "1", "mem": "512M",
+    "emulator": "", "kernel": "", "cpu": "", "kvm": "any", "kvm_cpu": "auto", "kvm_mem": "", "smp": "1",
+    "mem": "512M",
     "machine": "", "accel": "any", "cmdline": "test=all", "timeout": "120", "expect": "0",
     "expect_output": "", "ktap": "", "extra": "", "files": "", "fixtures": "no",
 }
@@ -72,6 +73,8 @@ def normalize(name, raw):
     unknown = set(raw) - set(DEFAULTS) - {"arch", "boot"}
     if unknown:
         raise SystemExit(f"matrix: [{name}]: unknown key(s) {', '.join(sorted(unknown))}")
+    if raw["kvm"] not in ("any", "hardware"):
+        raise SystemExit(f"matrix: [{name}]: kvm must be any or hardware")
     if raw["files"] and boot != "uefi":
         raise SystemExit(f"matrix: [{name}]: files is only for uefi boots")
     expect = raw["expect"].strip()
@@ -86,7 +89,7 @@ def normalize(name, raw):
         "emulator": raw["emulator"] or ("bochs" if boot == "bochs" else "qemu"),
         "kernel": kernel,
         "cpu": raw["cpu"] or ("corei7_skylake_x" if boot == "bochs" else "max"),
-        "kvm_cpu": raw["kvm_cpu"], "smp": raw["smp"], "mem": raw["mem"],
+        "kvm": raw["kvm"], "kvm_cpu": raw["kvm_cpu"], "kvm_mem": raw["kvm_mem"], "smp": raw["smp"], "mem": raw["mem"],
         "machine": raw["machine"], "accel": raw["accel"], "cmdline": raw["cmdline"],
         "timeout": float(raw["timeout"]), "expect": expect,
         "expect_output": [p.strip() for p in raw["expect_output"].splitlines() if p.strip()],
@@ -104,13 +107,16 @@ def kernel_path(cfg, args):
     return cfg["kernel"].replace("@BUILD@", args.build)
 
 
-def launcher(cfg, accel, args):
+def launcher(cfg, accel, args, kvm=None):
     """The launcher's command line for one configuration."""
     extra = shlex.split(cfg["extra"].replace("@FIXTURES@", args.fixtures))
     kernel = kernel_path(cfg, args)
-    cpu = cfg["kvm_cpu"] if accel == "kvm" else cfg["cpu"]
+    cpu, mem = cfg["cpu"], cfg["mem"]
+    if accel == "kvm":
+        cpu = re.sub(r"^auto", kvm.cpu if kvm and kvm.cpu else "host", cfg["kvm_cpu"])
+        mem = cfg["kvm_mem"] or mem
     if cfg["boot"] in ("image", "pvh"):
-        cmd = ["scripts/qemu-boot.sh", "--smp", cfg["smp"], "--mem", cfg["mem"], "--cpu", cpu,
+        cmd = ["scripts/qemu-boot.sh", "--smp", cfg["smp"], "--mem", mem, "--cpu", cpu,
                "--accel", accel]
         if cfg["machine"]:
             cmd += ["--machine", cfg["machine"]]
@@ -120,7 +126,7 @@ def launcher(cfg, accel, args):
     if cfg["boot"] == "uefi":  # interface: [--file PATH]... ARCH EFI_FILE CMDLINE [SMP] [MEM] [CPU]
         files = [w for f in cfg["files"] for w in ("--file", f)]
         return ["scripts/uefi-boot.sh"] + files + [cfg["arch"], kernel, cfg["cmdline"],
-                                                   cfg["smp"], cfg["mem"], cpu]
+                                                   cfg["smp"], mem, cpu]
     # bochs-boot.sh: ELF CMDLINE [CPU_MODEL] [SMP] [MEM_MB]
     return ["scripts/bochs-boot.sh", kernel, cfg["cmdline"], cpu, cfg["smp"],
             cfg["mem"].rstrip("M")]
@@ -128,33 +134,117 @@ def launcher(cfg, accel, args):
 
 # ------------------------------------------------------------------------------ KVM
 KVM_PROBE_TIMEOUT = 30
+# Models tried when KVM refuses "host" and "max" (QEMU 7.2 on some nested hosts: "failed to set
+# MSR 0x10a"), newest first per vendor, then QEMU's generic ones. Only those that
+# `qemu-system-x86_64 -cpu help` lists are tried.
+KVM_MODELS = {
+    "AuthenticAMD": ["EPYC-Milan", "EPYC-Rome", "EPYC", "Opteron_G5", "Opteron_G4", "Opteron_G3"],
+    "GenuineIntel": ["Icelake-Server", "Cascadelake-Server", "Skylake-Server", "Haswell",
+                     "Nehalem"],
+}
+KVM_GENERIC_MODELS = ["qemu64", "kvm64"]
+DROPPED = re.compile(r"host doesn't support requested feature: (\S+)")
 
 
-def kvm_probe(workdir):
-    """Why KVM cannot run an x86-64 guest here, or None when a tiny guest really ran."""
-    if not os.path.exists("/dev/kvm"):
-        return "/dev/kvm does not exist"
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return "/dev/kvm is not readable and writable by this user"
+@dataclass
+class Kvm:
+    problem: str = ""  # why KVM cannot run a guest here ("" when it can)
+    cpu: str = ""  # the model configurations with kvm_cpu = auto get
+    why: str = ""  # how that model was chosen
+    module: str = ""  # the host's KVM implementation (kvm_intel, kvm_amd, kvm_pvm)
+
+
+# Which kernel module implements /dev/kvm. kvm_pvm (the "pagetable-based virtual machine", as on
+# these CI hosts: KVM inside a VM without nested VMX/SVM) runs guests without VMX or SVM, on
+# shadow page tables, and emulates the instructions after each exit in a batch with an emulator
+# that stops at SSE and x87 instructions ("KVM internal error. Suberror: 1", emulation failure):
+# OVMF and the newlib-hosted test guests meet one at once.
+KVM_MODULES = ("kvm_intel", "kvm_amd", "kvm_pvm")
+
+
+def kvm_module():
+    return next((m for m in KVM_MODULES if os.path.isdir(f"/sys/module/{m}")), "unknown")
+
+
+def probe_image(workdir):
     # A boot sector that writes 0 to isa-debug-exit: QEMU exits 1 only if the guest ran.
     sector = bytes([0xB0, 0x00, 0xE6, 0xF4, 0xF4, 0xEB, 0xFD])  # mov al,0; out 0xf4,al; hlt; jmp
     img = os.path.join(workdir, "kvm-probe.img")
     os.makedirs(workdir, exist_ok=True)
     with open(img, "wb") as f:
         f.write(sector.ljust(510, b"\0") + b"\x55\xaa")
+    return img
+
+
+def probe_model(img, cpu):
+    """(None, dropped features) when the tiny guest ran under KVM with -cpu CPU, else (why, [])."""
     try:
         p = subprocess.run(
             ["timeout", "-k", "5", str(KVM_PROBE_TIMEOUT), "qemu-system-x86_64", "-accel", "kvm",
-             "-machine", "pc", "-display", "none", "-nic", "none", "-monitor", "none",
-             "-serial", "none", "-drive", f"format=raw,file={img},if=ide",
+             "-cpu", cpu, "-machine", "pc", "-display", "none", "-nic", "none",
+             "-monitor", "none", "-serial", "none", "-drive", f"format=raw,file={img},if=ide",
              "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=KVM_PROBE_TIMEOUT + 10)
     except subprocess.TimeoutExpired:
-        return "a tiny guest under qemu-system-x86_64 -accel kvm did not finish"
+        return f"-cpu {cpu}: the tiny guest did not finish", []
     if p.returncode == 1:
-        return None
-    why = (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
-    return f"/dev/kvm cannot run a guest (qemu-system-x86_64 -accel kvm: {why})"
+        return None, DROPPED.findall(p.stderr)
+    errors = [l for l in p.stderr.strip().splitlines() if "warning:" not in l]
+    why = (errors or [f"exit status {p.returncode}"])[-1]
+    return f"-cpu {cpu}: {why.replace('qemu-system-x86_64: ', '')}", []
+
+
+def kvm_candidates():
+    """Named models worth trying on this host's vendor, in order, that this QEMU has."""
+    try:
+        listed = set(subprocess.run(["qemu-system-x86_64", "-cpu", "help"], capture_output=True,
+                                    text=True, timeout=30).stdout.split())
+    except (OSError, subprocess.TimeoutExpired):
+        listed = set()
+    vendor = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            vendor = next((l.split(":")[1].strip() for l in f if l.startswith("vendor_id")), "")
+    except OSError:
+        pass
+    return [m for m in KVM_MODELS.get(vendor, []) + KVM_GENERIC_MODELS if m in listed]
+
+
+def kvm_probe(workdir):
+    """Whether KVM runs an x86-64 guest here, and with which CPU model.
+
+    "host" is taken when it works. Otherwise every candidate model is booted (two at a time) and
+    the one whose features KVM gives most completely wins: QEMU warns for each feature a model
+    asks for that the host's KVM lacks and silently drops it, so a model with fewer drops is more
+    truly what its name says (ties: the order of KVM_MODELS)."""
+    if not os.path.exists("/dev/kvm"):
+        return Kvm(problem="/dev/kvm does not exist")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return Kvm(problem="/dev/kvm is not readable and writable by this user")
+    img = probe_image(workdir)
+    module = kvm_module()
+    refused = []
+    for cpu in ("host", "max"):
+        why, dropped = probe_model(img, cpu)
+        if why is None:
+            return Kvm(cpu=cpu, module=module, why=f"-cpu {cpu} runs" + (
+                f" ({len(dropped)} features dropped)" if dropped else ""))
+        refused.append(why)
+    models = kvm_candidates()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(zip(models, pool.map(lambda m: probe_model(img, m), models)))
+    ran = [(len(dropped), i, m, dropped) for i, (m, (why, dropped)) in enumerate(results)
+           if why is None]
+    refused += [why for _, (why, _) in results if why is not None]
+    if not ran:
+        return Kvm(problem="/dev/kvm cannot run a guest (" + "; ".join(refused) + ")",
+                   module=module)
+    n, _, cpu, dropped = min(ran)
+    others = ", ".join(f"{m} {k}" for k, _, m, _ in sorted(ran) if m != cpu)
+    why = (f"{'; '.join(refused[:2])}; of the models that run, {cpu} loses the fewest "
+           f"features to this KVM ({n}: {' '.join(dropped) or 'none'})"
+           + (f"; others: {others}" if others else ""))
+    return Kvm(cpu=cpu, why=why, module=module)
 
 
 def host_arch():
@@ -162,7 +252,7 @@ def host_arch():
             "arm64": "arm64"}.get(platform.machine(), platform.machine())
 
 
-def skip_reason(cfg, accel, kvm_problem):
+def skip_reason(cfg, accel, kvm):
     if accel != "kvm":
         if cfg["accel"] == "kvm":
             return "needs KVM (run make test ACCEL=kvm)"
@@ -173,8 +263,11 @@ def skip_reason(cfg, accel, kvm_problem):
         return f"{cfg['emulator']} has no KVM mode"
     if cfg["accel"] == "tcg":
         return "this configuration tests something only TCG provides"
-    if kvm_problem:
-        return kvm_problem
+    if kvm.problem:
+        return kvm.problem
+    if cfg["kvm"] == "hardware" and kvm.module == "kvm_pvm":
+        return ("needs a hardware-assisted KVM (kvm_intel, kvm_amd); this host's is kvm_pvm, "
+                "whose instruction emulator stops at SSE and x87 (OVMF, newlib guests)")
     return None
 
 
@@ -245,13 +338,13 @@ def log_name(args, cfg, run):
     return os.path.join(args.logs, cfg["name"] + suffix + ".log")
 
 
-def run_config(cfg, args, kvm_problem, run=0):
+def run_config(cfg, args, kvm, run=0):
     """Boots one configuration; returns (Verdict, seconds to ready or None, total seconds)."""
-    reason = skip_reason(cfg, args.accel, kvm_problem)
+    reason = skip_reason(cfg, args.accel, kvm)
     if reason:
         return Verdict(skipped=1, skip=reason), None, 0.0
     accel = "kvm" if args.accel == "kvm" else "tcg"
-    cmd = launcher(cfg, accel, args)
+    cmd = launcher(cfg, accel, args, kvm)
     log_path = log_name(args, cfg, run)
     os.makedirs(args.logs, exist_ok=True)
     if not os.path.exists(kernel_path(cfg, args)):
@@ -427,7 +520,7 @@ def main():
     if args.list:
         for c in configs:
             print(f"{c['name']:<26} {c['arch']:<7} {c['boot']:<6} "
-                  f"{shlex.join(launcher(c, args.accel, args))}")
+                  f"{shlex.join(launcher(c, args.accel, args, Kvm(cpu='auto')))}")
         return 0
     if not configs and not args.host and not args.selftest and not args.fail:
         print("runner: no configuration selected", file=sys.stderr)
@@ -459,10 +552,13 @@ def main():
         print_verdict("host", v, None, total, lines, os.path.join(args.logs, "host.log"))
         add("host", v)
 
-    kvm_problem = None
+    kvm = Kvm()
     if args.accel == "kvm" and any(c["arch"] == host_arch() for c in configs):
-        kvm_problem = kvm_probe("build")
-        print(f"runner: KVM {'usable' if not kvm_problem else 'unusable: ' + kvm_problem}")
+        kvm = kvm_probe("build")
+        if kvm.problem:
+            print(f"runner: KVM unusable: {kvm.problem}")
+        else:
+            print(f"runner: KVM ({kvm.module}) usable; kvm_cpu = auto is -cpu {kvm.cpu}: {kvm.why}")
     if any(c["fixtures"] for c in configs):
         subprocess.run([sys.executable, os.path.join(HERE, "mkfixtures.py"), args.fixtures],
                        check=True)
@@ -470,7 +566,7 @@ def main():
     runs = [(c, r) for c in configs for r in range(max(1, args.repeat))]
     readies = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [(c, r, pool.submit(run_config, c, args, kvm_problem, r)) for c, r in runs]
+        futures = [(c, r, pool.submit(run_config, c, args, kvm, r)) for c, r in runs]
         for i, (c, r, fut) in enumerate(futures):  # reported in matrix order
             v, ready, total = fut.result()
             log_path = log_name(args, c, r)
