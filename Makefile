@@ -35,7 +35,9 @@ KCFLAGS ?=
 CFLAGS := $(BASE_CFLAGS) $(ARCH_CFLAGS) -DARCH_$(ARCH) $(KCFLAGS)
 ASFLAGS := -D__ASSEMBLER__ -I. $(ARCH_CFLAGS) -DARCH_$(ARCH) -MMD -MP
 
-KERNEL_SRCS := $(COMMON_SRCS) $(ARCH_SRCS)
+# The kernel tests' architecture oracles: what the CPU reports, read apart from the kernel's code.
+TEST_ARCH_SRCS := $(wildcard tests/kernel/$(ARCH)/*.c)
+KERNEL_SRCS := $(COMMON_SRCS) $(ARCH_SRCS) $(TEST_ARCH_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/%.o,$(KERNEL_SRCS))
 
 .PHONY: all clean distclean run test test-host debug deps format check-format

@@ -104,23 +104,22 @@ static int opt_demo(struct kernel_options *o, char *value)
 	return ERR_INVAL;
 }
 
-/* A size in MiB or GiB (suffix M or G; no suffix: MiB), a multiple of 2 MiB, at most 64 GiB. */
+/*
+ * A size with a unit (K, M, G; a bare number counts MiB), a multiple of 2 MiB
+ * from 2M to 64G: the guest's memory is mapped in 2 MiB units at least.
+ */
 static int opt_demo_mem(struct kernel_options *o, char *value)
 {
-	size_t len = value ? strlen(value) : 0;
-	u64 n, shift = 20;
+	u64 bytes;
 
-	if (len && (value[len - 1] == 'G' || value[len - 1] == 'g'))
-		shift = 30, len--;
-	else if (len && (value[len - 1] == 'M' || value[len - 1] == 'm'))
-		len--;
-	if (!len || !parse_u64(value, len, &n) || n < 1 || n > (GiB(64) >> shift) ||
-	    ((n << shift) & (MiB(2) - 1))) {
+	if (!value || !parse_size(value, strlen(value), 20, &bytes) || bytes < MiB(2) ||
+	    bytes > GiB(64) || (bytes & (MiB(2) - 1))) {
 		printf("granule: cmdline: demo_mem= takes a size such as 1G or 512M (2 MiB steps, "
-		       "at most 64G)\n");
+		       "from 2M to 64G), not '%s'\n",
+		       value ? value : "");
 		return ERR_INVAL;
 	}
-	o->demo_mem = n << shift;
+	o->demo_mem = bytes;
 	return 0;
 }
 

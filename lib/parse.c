@@ -13,7 +13,8 @@ int digit_value(char c)
 	return 99;
 }
 
-bool parse_u64(const char *s, size_t len, u64 *out)
+/* The number in s[0, len): decimal, or hex with 0x; false on anything else or on overflow. */
+static bool parse_number(const char *s, size_t len, u64 *out)
 {
 	unsigned base = 10;
 	u64 value = 0;
@@ -27,29 +28,42 @@ bool parse_u64(const char *s, size_t len, u64 *out)
 		return false;
 	for (; i < len; i++) {
 		int d = digit_value(s[i]);
-		unsigned shift = 0;
 
-		if ((unsigned)d >= base) {
-			if (i + 1 != len)
-				return false;
-			switch (s[i]) {
-			case 'K':
-			case 'k': shift = 10; break;
-			case 'M':
-			case 'm': shift = 20; break;
-			case 'G':
-			case 'g': shift = 30; break;
-			default: return false;
-			}
-			if (value > (~0ULL >> shift))
-				return false;
-			*out = value << shift;
-			return true;
-		}
-		if (value > (~0ULL - (u64)d) / base)
+		if ((unsigned)d >= base || value > (~0ULL - (u64)d) / base)
 			return false;
 		value = value * base + (u64)d;
 	}
 	*out = value;
+	return true;
+}
+
+bool parse_u64(const char *s, size_t len, u64 *out)
+{
+	return parse_number(s, len, out);
+}
+
+/* The shift of a size suffix (K, M, G, either case), or -1. */
+static int suffix_shift(char c)
+{
+	switch (c) {
+	case 'K':
+	case 'k': return 10;
+	case 'M':
+	case 'm': return 20;
+	case 'G':
+	case 'g': return 30;
+	default: return -1;
+	}
+}
+
+bool parse_size(const char *s, size_t len, u64 default_unit_shift, u64 *bytes)
+{
+	u64 n, shift = default_unit_shift;
+
+	if (len && suffix_shift(s[len - 1]) >= 0)
+		shift = (u64)suffix_shift(s[--len]);
+	if (!parse_number(s, len, &n) || n > (~0ULL >> shift))
+		return false;
+	*bytes = n << shift;
 	return true;
 }

@@ -18,6 +18,7 @@ PACKAGES=(
 	# emulators and firmware
 	qemu-system-arm qemu-system-x86 ovmf qemu-efi-aarch64
 	bochs bochsbios vgabios
+	u-boot-qemu u-boot-tools # real U-Boot booti (scripts/uboot-boot.sh): u-boot.bin, mkenvimage
 	# toolchains and tools
 	gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross make python3
 	python3-matplotlib # the plots of make bbm-study

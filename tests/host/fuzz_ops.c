@@ -104,6 +104,8 @@ static void check_page(struct fuzz_state *st, u64 page)
 	}
 	if (mapped && ref_encode(pa_addr(t.pa), t.attrs) != want)
 		fail(st, "translation differs from the reference", va);
+	if (mapped && !(st->pt.fmt->leaf_levels & BIT(t.level)))
+		fail(st, "a leaf of a size the format's CPU lacks", va);
 }
 
 static void check_range_edges(struct fuzz_state *st, u64 first, u64 pages)
@@ -267,14 +269,15 @@ static void check_span(struct fuzz_state *st, const struct fuzz_op *o, bool part
  * mm/pgtable.c), which installs the missing tables on its way one at a time:
  * out of memory it may leave empty ones behind, never a translation.
  */
-static unsigned one_leaf_map_level(const struct fuzz_op *o)
+static unsigned one_leaf_map_level(const struct fuzz_state *st, const struct fuzz_op *o)
 {
 	u64 size = o->pages << PAGE_SHIFT;
 	unsigned max_level = o->flags ? o->flags - 1 : ~0u;
 
 	if (size == PAGE_SIZE)
 		return 0;
-	if (size == MiB(2) && max_level >= 1 && IS_ALIGNED(window_va(o->first) | o->pa, MiB(2)))
+	if (size == MiB(2) && max_level >= 1 && (st->pt.fmt->leaf_levels & BIT(1)) &&
+	    IS_ALIGNED(window_va(o->first) | o->pa, MiB(2)))
 		return 1;
 	return ~0u;
 }
@@ -293,7 +296,7 @@ static void count_failed(struct fuzz_stats *stats, enum op op)
 /* Table pages a failed map may leave in the tree: empty ones on a one-leaf map's path. */
 static bool map_tables_allowed(const struct fuzz_state *st, const struct fuzz_op *o, s64 grown)
 {
-	unsigned leaf = one_leaf_map_level(o);
+	unsigned leaf = one_leaf_map_level(st, o);
 
 	if (!grown)
 		return true;
@@ -399,11 +402,23 @@ static void fuzz_stats_add(struct fuzz_stats *to, const struct fuzz_stats *from)
 	to->failed_protect += from->failed_protect;
 	to->failed_split += from->failed_split;
 	to->map_left_tables += from->map_left_tables;
+	for (unsigned i = 0; i < FUZZ_LEAF_SETS; i++)
+		to->runs_by_leaf_set[i] += from->runs_by_leaf_set[i];
 }
 
-static unsigned run_format(const struct pt_format *fmt, const u8 *data, size_t len,
+/*
+ * The leaf sizes a CPU may offer (4K always; 2M; 1G only with 2M: x86 PDPE1GB,
+ * EPT's IA32_VMX_EPT_VPID_CAP bits 16 and 17, arm64 per granule), drawn by the
+ * input so that every format is fuzzed narrowed to each.
+ */
+static const u32 leaf_sets[FUZZ_LEAF_SETS] = {BIT(0), BIT(0) | BIT(1), BIT(0) | BIT(1) | BIT(2)};
+
+static unsigned run_format(const struct pt_format *base, const u8 *data, size_t len,
 			   struct fuzz_stats *stats)
 {
+	unsigned set = len > 1 ? data[1] % FUZZ_LEAF_SETS : FUZZ_LEAF_SETS - 1;
+	struct pt_format narrowed = *base;
+	const struct pt_format *fmt = &narrowed;
 	struct fuzz_state st = {0};
 	struct stream s = {data, len, 0};
 	u64 free0;
@@ -412,6 +427,8 @@ static unsigned run_format(const struct pt_format *fmt, const u8 *data, size_t l
 	/* The input picks the FEAT_BBM level, so every resize sequence is fuzzed. */
 	unsigned bbm = len ? data[0] % PT_BBM_LEVELS : 0;
 
+	narrowed.leaf_levels &= leaf_sets[set];
+	st.stats.runs_by_leaf_set[set]++;
 	harness_reset_memory();
 	model_reset(bbm, fmt->resize[0] == PT_LIVE_BREAK_BEFORE_MAKE); /* arm64 rules */
 	free0 = pmm_free_bytes();

@@ -4,9 +4,13 @@
 
 #include "lib/types.h"
 
+/* Leaf-size sets a run's format is narrowed to: 4K; 4K and 2M; 4K, 2M and 1G. */
+#define FUZZ_LEAF_SETS 3
+
 /* What the injected allocation failures exercised, summed over runs. */
 struct fuzz_stats {
-	u64 injected; /* operations run with an allocation-failure point */
+	u64 runs_by_leaf_set[FUZZ_LEAF_SETS]; /* format runs per leaf-size set drawn */
+	u64 injected;			      /* operations run with an allocation-failure point */
 	u64 survived; /* of those, succeeded: they needed fewer allocations */
 	/* Of those, returned ERR_NOMEM, were checked against their promise, then retried. */
 	u64 failed_map, failed_unmap, failed_protect, failed_split;
@@ -17,7 +21,8 @@ struct fuzz_stats {
  * Decodes data into a sequence of map / unmap / protect / split / collapse /
  * touch operations, applies each to the engine (on the model TLB regime) and
  * to a flat reference, and checks after every step: translations equal the
- * reference, valid counts exact, no stale cached translation, no
+ * reference, every leaf of a size the format (narrowed by the input to a
+ * leaf-size set, as a CPU reports it) allows, valid counts exact, no stale cached translation, no
  * break-before-make violation; after teardown the allocator is back at its
  * baseline. The input makes some table-page allocations fail
  * (harness_fail_allocs()): an op that then returns ERR_NOMEM is checked

@@ -42,6 +42,12 @@ static void test_fixed_seed_corpus(void)
 		  (unsigned long long)stats.failed_unmap, (unsigned long long)stats.failed_protect,
 		  (unsigned long long)stats.failed_split,
 		  (unsigned long long)stats.map_left_tables);
+	ktap_diag("format runs per leaf-size set: 4K %llu, 4K+2M %llu, 4K+2M+1G %llu",
+		  (unsigned long long)stats.runs_by_leaf_set[0],
+		  (unsigned long long)stats.runs_by_leaf_set[1],
+		  (unsigned long long)stats.runs_by_leaf_set[2]);
+	for (unsigned i = 0; i < FUZZ_LEAF_SETS; i++)
+		EXPECT(stats.runs_by_leaf_set[i] > 0);
 	/* The out-of-memory checks count only if the corpus reaches them. */
 	EXPECT(failed > 0);
 	EXPECT(stats.failed_map > 0);

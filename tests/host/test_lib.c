@@ -14,8 +14,15 @@ static void test_parse_u64(void)
 
 	EXPECT(parse_u64("42", 2, &v) && v == 42);
 	EXPECT(parse_u64("0x1f", 4, &v) && v == 31);
-	EXPECT(parse_u64("16M", 3, &v) && v == MiB(16));
-	EXPECT(parse_u64("2G", 2, &v) && v == GiB(2));
+	EXPECT(!parse_u64("16M", 3, &v));
+	EXPECT(parse_size("16M", 3, 0, &v) && v == MiB(16));
+	EXPECT(parse_size("2g", 2, 0, &v) && v == GiB(2));
+	EXPECT(parse_size("1k", 2, 20, &v) && v == KiB(1));
+	EXPECT(parse_size("0x10M", 5, 0, &v) && v == MiB(16));
+	EXPECT(parse_size("512", 3, 20, &v) && v == MiB(512));
+	EXPECT(!parse_size("1T", 2, 0, &v));
+	EXPECT(!parse_size("M", 1, 0, &v));
+	EXPECT(!parse_size("17179869184G", 12, 0, &v));
 	EXPECT(!parse_u64("", 0, &v));
 	EXPECT(!parse_u64("12x", 3, &v));
 	EXPECT(!parse_u64("99999999999999999999", 20, &v));
@@ -51,6 +58,25 @@ static void test_cmdline(void)
 	o = (struct kernel_options){.max_cpus = MAX_CPUS};
 	EXPECT_EQ(cmdline_parse(bad, &o), ERR_INVAL);
 	EXPECT_EQ(cmdline_parse(badsmp, &o), ERR_INVAL);
+}
+
+/* demo_mem= reads its unit: a bare number is MiB, and a unit that cannot work is refused. */
+static void test_cmdline_demo_mem(void)
+{
+	struct kernel_options o = {0};
+	char mib[] = "demo_mem=512", gib[] = "demo_mem=2g", kib[] = "demo_mem=1k";
+	char odd[] = "demo_mem=3M", huge[] = "demo_mem=65G", unit[] = "demo_mem=1T";
+
+	EXPECT_EQ(cmdline_parse(mib, &o), 0);
+	EXPECT_EQ(o.demo_mem, MiB(512));
+	EXPECT_EQ(cmdline_parse(gib, &o), 0);
+	EXPECT_EQ(o.demo_mem, GiB(2));
+	o = (struct kernel_options){0};
+	EXPECT_EQ(cmdline_parse(kib, &o), ERR_INVAL);
+	EXPECT_EQ(cmdline_parse(odd, &o), ERR_INVAL);
+	EXPECT_EQ(cmdline_parse(huge, &o), ERR_INVAL);
+	EXPECT_EQ(cmdline_parse(unit, &o), ERR_INVAL);
+	EXPECT_EQ(o.demo_mem, 0);
 }
 
 /* initrd= is taken out of the line, wherever and however often it appears. */
@@ -96,5 +122,5 @@ static void test_cmdline_demo_link(void)
 }
 
 KTAP_SUITE(suite_host_lib, "host-lib", KTAP_CASE(test_parse_u64), KTAP_CASE(test_snprintf),
-	   KTAP_CASE(test_cmdline), KTAP_CASE(test_cmdline_take),
+	   KTAP_CASE(test_cmdline_demo_mem), KTAP_CASE(test_cmdline), KTAP_CASE(test_cmdline_take),
 	   KTAP_CASE(test_cmdline_demo_link));

@@ -2,11 +2,12 @@
 """granule's test runner: boots each configuration of tests/run/matrix.cfg, reads its KTAP.
 
 It builds nothing (make does). For each selected configuration it starts a launcher
-(scripts/qemu-boot.sh, scripts/uefi-boot.sh or scripts/bochs-boot.sh) in its own process group
-under a timeout, saves the console to build/test-logs/<config>.log, and judges the run:
+(scripts/qemu-boot.sh, scripts/uboot-boot.sh, scripts/uefi-boot.sh or scripts/bochs-boot.sh) in
+its own process group under a timeout, saves the console to build/test-logs/<config>.log, and
+judges the run:
   - every KTAP test case is a test (ok / not ok / # SKIP reason);
   - the kernel's last line "granule: exit N" must be there and match `expect`;
-  - a launcher that knows the guest's status (qemu-boot.sh) must agree with that line;
+  - a launcher that knows the guest's status (qemu-boot.sh, uboot-boot.sh) must agree with it;
   - a timeout, a crash, a log that ends inside a suite, a missing or contradicted plan is one
     more failed test for the configuration, printed with the log's tail;
   - a configuration with expect_output is one test more: status and every pattern must match.
@@ -21,6 +22,7 @@ import os
 import platform
 import re
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -46,8 +48,9 @@ DEFAULTS = {
     "mem": "512M",
     "machine": "", "accel": "any", "cmdline": "test=all", "timeout": "120", "expect": "0",
     "expect_output": "", "ktap": "", "extra": "", "files": "", "fixtures": "no",
+    "group": "default", "cpus": "", "kvm_cmdline": "",
 }
-BOOTS = ("image", "pvh", "uefi", "bochs")
+BOOTS = ("image", "pvh", "uefi", "bochs", "uboot")
 
 
 # ------------------------------------------------------------------------------ the matrix
@@ -60,7 +63,23 @@ def load_matrix(path):
     for name in parser.sections():
         raw = dict(DEFAULTS)
         raw.update(parser[name])
-        configs.append(normalize(name, raw))
+        configs += expand_cpus(name, raw)
+    return configs
+
+
+def expand_cpus(name, raw):
+    """One configuration, or with cpus = A B ... one per CPU model, named NAME@MODEL."""
+    models = raw["cpus"].split()
+    if not models:
+        return [normalize(name, raw)]
+    if "cpu" in raw and raw["cpu"]:
+        raise SystemExit(f"matrix: [{name}]: cpu and cpus exclude each other")
+    configs = []
+    for model in models:
+        one = dict(raw, cpu=model, kvm_cpu=model)  # the model itself under KVM too
+        cfg = normalize(f"{name}@{model}", one)
+        cfg["model_of"] = name  # listed in the CPU-model table (--cpu-table)
+        configs.append(cfg)
     return configs
 
 
@@ -75,13 +94,16 @@ def normalize(name, raw):
         raise SystemExit(f"matrix: [{name}]: unknown key(s) {', '.join(sorted(unknown))}")
     if raw["kvm"] not in ("any", "hardware"):
         raise SystemExit(f"matrix: [{name}]: kvm must be any or hardware")
+    if boot == "uboot" and arch != "arm64":
+        raise SystemExit(f"matrix: [{name}]: boot = uboot (booti) is arm64 only")
     if raw["files"] and boot != "uefi":
         raise SystemExit(f"matrix: [{name}]: files is only for uefi boots")
     expect = raw["expect"].strip()
     if expect != "nonzero" and not re.fullmatch(r"-?\d+", expect):
         raise SystemExit(f"matrix: [{name}]: expect must be a number or 'nonzero'")
     kernel = raw["kernel"] or {
-        "image": f"@BUILD@/{arch}/Image", "pvh": f"@BUILD@/{arch}/granule.elf",
+        "image": f"@BUILD@/{arch}/Image", "uboot": f"@BUILD@/{arch}/Image",
+        "pvh": f"@BUILD@/{arch}/granule.elf",
         "uefi": f"@BUILD@/{arch}/granule.efi", "bochs": f"@BUILD@/{arch}/granule.elf"}[boot]
     ktap_default = "test=" in raw["cmdline"] and expect == "0"
     return {
@@ -96,10 +118,11 @@ def normalize(name, raw):
         "ktap": {"yes": True, "no": False, "": ktap_default}[raw["ktap"]],
         "extra": raw["extra"], "files": shlex.split(raw["files"]),
         "fixtures": raw["fixtures"] == "yes",
-        # What the launcher's exit status promises: qemu-boot.sh exits with the guest's own
-        # status ("exact"); uefi-boot.sh and bochs-boot.sh 0 exactly when the kernel said
-        # exit 0 ("zero").
-        "rc_check": "exact" if boot in ("image", "pvh") else "zero",
+        "group": raw["group"], "kvm_cmdline": raw["kvm_cmdline"], "model_of": None,
+        # What the launcher's exit status promises: qemu-boot.sh and uboot-boot.sh exit with
+        # the guest's own status ("exact"); uefi-boot.sh and bochs-boot.sh 0 exactly when the
+        # kernel said exit 0 ("zero").
+        "rc_check": "exact" if boot in ("image", "pvh", "uboot") else "zero",
     }
 
 
@@ -115,8 +138,10 @@ def launcher(cfg, accel, args, kvm=None):
     if accel == "kvm":
         cpu = re.sub(r"^auto", kvm.cpu if kvm and kvm.cpu else "host", cfg["kvm_cpu"])
         mem = cfg["kvm_mem"] or mem
-    if cfg["boot"] in ("image", "pvh"):
-        cmd = ["scripts/qemu-boot.sh", "--smp", cfg["smp"], "--mem", mem, "--cpu", cpu,
+    if cfg["boot"] in ("image", "pvh", "uboot"):
+        # uboot-boot.sh takes qemu-boot.sh's arguments (a -initrd among them becomes booti's).
+        script = "scripts/uboot-boot.sh" if cfg["boot"] == "uboot" else "scripts/qemu-boot.sh"
+        cmd = [script, "--smp", cfg["smp"], "--mem", mem, "--cpu", cpu,
                "--accel", accel]
         if cfg["machine"]:
             cmd += ["--machine", cfg["machine"]]
@@ -130,6 +155,21 @@ def launcher(cfg, accel, args, kvm=None):
     # bochs-boot.sh: ELF CMDLINE [CPU_MODEL] [SMP] [MEM_MB]
     return ["scripts/bochs-boot.sh", kernel, cfg["cmdline"], cpu, cfg["smp"],
             cfg["mem"].rstrip("M")]
+
+
+# What U-Boot boots need on this machine (scripts/deps.sh installs it): without it, a skip.
+UBOOT_BIN = os.environ.get("UBOOT_BIN", "/usr/lib/u-boot/qemu_arm64/u-boot.bin")
+
+
+def launcher_missing(cfg):
+    """Why this machine cannot run the configuration's launcher at all, or None."""
+    if cfg["boot"] != "uboot":
+        return None
+    if not os.path.isfile(UBOOT_BIN):
+        return f"no U-Boot at {UBOOT_BIN} (install u-boot-qemu: make deps)"
+    if not shutil.which("mkenvimage"):
+        return "no mkenvimage (install u-boot-tools: make deps)"
+    return None
 
 
 # ------------------------------------------------------------------------------ KVM
@@ -252,6 +292,13 @@ def host_arch():
             "arm64": "arm64"}.get(platform.machine(), platform.machine())
 
 
+def accelerator_mismatch(cfg, accel):
+    """Whether the config is for another accelerator than this run's (not a model's result)."""
+    if accel == "kvm":
+        return cfg["arch"] != host_arch() or cfg["emulator"] != "qemu" or cfg["accel"] == "tcg"
+    return cfg["accel"] == "kvm"
+
+
 def skip_reason(cfg, accel, kvm):
     if accel != "kvm":
         if cfg["accel"] == "kvm":
@@ -340,7 +387,7 @@ def log_name(args, cfg, run):
 
 def run_config(cfg, args, kvm, run=0):
     """Boots one configuration; returns (Verdict, seconds to ready or None, total seconds)."""
-    reason = skip_reason(cfg, args.accel, kvm)
+    reason = skip_reason(cfg, args.accel, kvm) or launcher_missing(cfg)
     if reason:
         return Verdict(skipped=1, skip=reason), None, 0.0
     accel = "kvm" if args.accel == "kvm" else "tcg"
@@ -479,6 +526,64 @@ def print_verdict(name, v, ready, total, lines_for_tail=None, log_path=None):
             print(f"        | {line.rstrip()}")
 
 
+# ------------------------------------------------------------------------------ CPU-model table
+FEATURE_LINE = re.compile(r"^feature: (.*)$")
+
+
+def notable_features(lines):
+    """The kernel's own 'feature:' lines, condensed: what the CPU has, and what it lacks."""
+    has, lacks = [], []
+    for line in lines:
+        m = FEATURE_LINE.match(line.rstrip("\r\n"))
+        if not m or m.group(1).startswith("CPU:"):
+            continue
+        for item in re.split(r",\s*(?![^()]*\))", m.group(1)):
+            item = re.sub(r"\s*\((?:not used|calibrated[^)]*)\)", "", item.strip())
+            words = item.rsplit(" ", 1)
+            if len(words) == 2 and words[1] == "no":
+                lacks.append(words[0].rstrip(":"))
+            elif len(words) == 2 and words[1] in ("yes", "supported"):
+                has.append(words[0].rstrip(":"))
+            elif item and not item.startswith(("IA32_ARCH_CAPABILITIES", "TSC:", "live ")):
+                has.append(item)
+    text = ", ".join(has)
+    return text + ("; lacks " + ", ".join(lacks) if lacks else "")
+
+
+def model_result(cfg, v, lines):
+    """One cell: passed/failed counts, the whole-run skip, or the kernel's refusal."""
+    if v.skip:
+        return f"skipped: {v.skip}"
+    if v.failed:
+        why = "; ".join(v.problems[:2]) or ", ".join(
+            c.name for c in v.cases if c.status == ktap.FAIL)[:200]
+        return f"**FAIL** ({v.failed}): {why}"
+    refusal = [l.strip() for l in lines if re.search(r"refus|unavailable|not usable|needs ", l)]
+    skipped = sorted({c.reason for c in v.cases if c.status == ktap.SKIP and c.reason})
+    cell = f"pass ({v.passed} ok" + (f", {v.skipped} skipped" if v.skipped else "") + ")"
+    notes = (skipped + refusal)[:3]
+    return cell + ("; " + "; ".join(n.replace("|", "/") for n in notes) if notes else "")
+
+
+def write_cpu_table(path, table, args, kvm):
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True)
+    version = (qemu.stdout.splitlines() or ["QEMU version unknown"])[0]
+    rows = [f"### {args.accel.upper()}{' and Bochs' if args.accel == 'tcg' else ''}: "
+            f"{', '.join(sorted({c['model_of'] for c, _, _ in table}))}",
+            "",
+            f"Written by `tests/run/runner.py --cpu-table` on {time.strftime('%Y-%m-%d')} "
+            f"({version}).",
+            "",
+            "| arch | emulator | CPU model | result | features the kernel reported |",
+            "|---|---|---|---|---|"]
+    for cfg, v, lines in table:
+        emulator = cfg["emulator"] if cfg["emulator"] == "bochs" else f"QEMU {args.accel.upper()}"
+        rows.append(f"| {cfg['arch']} | {emulator} | `{cfg['cpu']}` | {model_result(cfg, v, lines)} "
+                    f"| {notable_features(lines).replace('|', '/')} |")
+    with open(path, "w") as f:
+        f.write("\n".join(rows) + "\n")
+
+
 def read_log(path):
     try:
         with open(path, errors="replace") as f:
@@ -509,6 +614,12 @@ def main():
     ap.add_argument("--fail", action="append", default=[], metavar="WHAT",
                     help="count one failure for WHAT (make test: a build that failed)")
     ap.add_argument("--no-matrix", action="store_true", help="boot nothing")
+    ap.add_argument("--group", action="append", metavar="NAME",
+                    help="configurations of this group (matrix key group; repeatable; 'all': "
+                    "every group). Default: the default group, or every group with --config")
+    ap.add_argument("--cpu-table", metavar="FILE",
+                    help="write a Markdown table of the CPU-model configurations that ran "
+                    "(matrix key cpus): model, result, the features the kernel reported")
     args = ap.parse_args()
     os.chdir(ROOT)
 
@@ -517,6 +628,12 @@ def main():
         configs = [c for c in configs if c["arch"] in args.arch]
     if args.config:
         configs = [c for c in configs if any(fnmatch.fnmatch(c["name"], g) for g in args.config)]
+    groups = args.group or ([] if args.config else ["default"])
+    if groups and "all" not in groups:
+        configs = [c for c in configs if c["group"] in groups]
+    if args.accel == "kvm":
+        for c in configs:
+            c["cmdline"] = c["kvm_cmdline"] or c["cmdline"]
     if args.list:
         for c in configs:
             print(f"{c['name']:<26} {c['arch']:<7} {c['boot']:<6} "
@@ -565,6 +682,7 @@ def main():
 
     runs = [(c, r) for c in configs for r in range(max(1, args.repeat))]
     readies = {}
+    table = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [(c, r, pool.submit(run_config, c, args, kvm, r)) for c, r in runs]
         for i, (c, r, fut) in enumerate(futures):  # reported in matrix order
@@ -572,6 +690,10 @@ def main():
             log_path = log_name(args, c, r)
             print_verdict(c["name"], v, ready, total, read_log(log_path), log_path)
             add(c["name"], v)
+            if c["model_of"] and not (v.skip and accelerator_mismatch(c, args.accel)):
+                table.append((c, v, read_log(log_path)))
+                if args.cpu_table:  # kept current, so an interrupted run still has its rows
+                    write_cpu_table(args.cpu_table, table, args, kvm)
             if ready is not None:
                 readies.setdefault(c["name"], []).append(ready)
             last = i + 1 == len(futures) or futures[i + 1][0] is not c
@@ -581,6 +703,9 @@ def main():
                       f"runs (min {times[0]:.2f}, max {times[-1]:.2f})")
             sys.stdout.flush()
 
+    if args.cpu_table:
+        write_cpu_table(args.cpu_table, table, args, kvm)
+        print(f"runner: wrote {args.cpu_table} ({len(table)} CPU models)")
     if skips:
         print("skipped:")
         for s in skips:
