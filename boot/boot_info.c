@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+
 #include "boot/boot_info.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 
 void boot_info_add_range(struct boot_info *bi, u64 base, u64 size, enum mem_type type)
@@ -33,4 +36,16 @@ void boot_info_set_module(struct boot_info *bi, u64 base, u64 size)
 		return;
 	bi->module_base = base;
 	bi->module_size = size;
+}
+
+void boot_info_input_error(struct boot_info *bi, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* The first refusal is the cause; later ones may only be its consequences. */
+	if (bi->input_error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(bi->input_error, sizeof(bi->input_error), fmt, ap);
+	va_end(ap);
 }

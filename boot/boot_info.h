@@ -70,6 +70,12 @@ struct boot_info {
 	 */
 	u64 module_base;
 	u64 module_size;
+	/*
+	 * Set by a boot path that refused an input before any console existed (x86:
+	 * a start-info pointer or length that leaves what the boot stub maps); the
+	 * input was not read. memmap_init() turns it into boot_fail().
+	 */
+	char input_error[160];
 };
 
 /* kernel_main()'s boot_info, for code that runs later (the guests suite). */
@@ -80,6 +86,8 @@ void boot_info_set_module(struct boot_info *bi, u64 base, u64 size);
 
 /* Appends a range; sets ranges_overflow instead of writing past the array. */
 void boot_info_add_range(struct boot_info *bi, u64 base, u64 size, enum mem_type type);
+/* Records the first refused input (boot_info.input_error); later ones are dropped. */
+void boot_info_input_error(struct boot_info *bi, const char *fmt, ...) __printf(2, 3);
 /* Copies a NUL-terminated command line, recording truncation. */
 void boot_info_set_cmdline(struct boot_info *bi, const char *cmdline, size_t max_len);
 

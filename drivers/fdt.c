@@ -24,7 +24,13 @@ __noreturn void __stack_chk_fail(void)
 
 /* ---- Validation ---- */
 
-bool dt_check(const void *fdt, char *why, size_t why_size)
+/*
+ * libfdt's fdt_check_header() reads only the header's fields: magic, version,
+ * totalsize no smaller than the header, and each block (memory reservation
+ * map, structure, strings) inside totalsize (Devicetree Specification v0.4,
+ * 5.2). The size limit is the caller's (booting.rst: 2 MiB).
+ */
+bool dt_check_header(const void *fdt, u64 max_size, char *why, size_t why_size)
 {
 	int err = fdt_check_header(fdt);
 
@@ -33,6 +39,21 @@ bool dt_check(const void *fdt, char *why, size_t why_size)
 			 fdt_magic(fdt));
 		return false;
 	}
+	if (fdt_totalsize(fdt) > max_size) {
+		snprintf(why, why_size,
+			 "header totalsize 0x%x is larger than the 0x%llx the boot protocol allows",
+			 fdt_totalsize(fdt), (unsigned long long)max_size);
+		return false;
+	}
+	return true;
+}
+
+bool dt_check(const void *fdt, char *why, size_t why_size)
+{
+	int err;
+
+	if (!dt_check_header(fdt, ~0ULL, why, why_size))
+		return false;
 	err = fdt_check_full(fdt, fdt_totalsize(fdt));
 	if (err) {
 		snprintf(why, why_size, "structure check failed: %s", fdt_strerror(err));

@@ -16,8 +16,21 @@ struct dt_reg {
 	u64 size;
 };
 
+/* The arm64 booting protocol's limit (Documentation/arch/arm64/booting.rst, "Setup the device
+ * tree"). */
+#define DT_MAX_SIZE MiB(2)
+/* Bytes dt_check_header() reads (struct fdt_header, Devicetree Specification v0.4, 5.2). */
+#define DT_HEADER_SIZE 40
+
 /*
- * Checks the blob's header and its whole structure block (fdt_check_full).
+ * Checks the DT_HEADER_SIZE bytes of the header only, and that totalsize is
+ * at most max_size: after it, every block lies in [fdt, fdt + totalsize).
+ * Returns true when it can be used; otherwise writes which check failed.
+ */
+bool dt_check_header(const void *fdt, u64 max_size, char *why, size_t why_size);
+/*
+ * Checks the blob's header and its whole structure block (fdt_check_full),
+ * reading nothing outside [fdt, fdt + totalsize).
  * Returns true when it can be used; otherwise writes which check failed.
  */
 bool dt_check(const void *fdt, char *why, size_t why_size);

@@ -145,6 +145,41 @@ static int opt_demo_policy(struct kernel_options *o, char *value)
 	return 0;
 }
 
+/*
+ * A duration in ms: a number of seconds, or one with the unit s or ms; 0 and
+ * off mean none. At most CMDLINE_VM_BUDGET_MAX_MS.
+ */
+static bool parse_budget_ms(const char *value, u64 *ms)
+{
+	size_t len = value ? strlen(value) : 0;
+	u64 n, unit_ms = 1000;
+
+	if (value && !strcmp(value, "off")) {
+		*ms = 0;
+		return true;
+	}
+	if (len > 2 && !strcmp(value + len - 2, "ms"))
+		unit_ms = 1, len -= 2;
+	else if (len > 1 && value[len - 1] == 's')
+		len--;
+	if (!len || !parse_u64(value, len, &n) || n > CMDLINE_VM_BUDGET_MAX_MS / unit_ms)
+		return false;
+	*ms = n * unit_ms;
+	return true;
+}
+
+static int opt_vm_budget(struct kernel_options *o, char *value)
+{
+	if (!parse_budget_ms(value, &o->vm_budget_ms)) {
+		printf("granule: cmdline: vm_budget= takes seconds or a duration such as 500ms or "
+		       "30s (at most a day), or off; not '%s'\n",
+		       value ? value : "");
+		return ERR_INVAL;
+	}
+	o->vm_budget_set = true;
+	return 0;
+}
+
 static int opt_flag(bool *flag, char *value)
 {
 	if (value)
@@ -180,6 +215,8 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 				      &o->demo_bandwidth_set);
 	if (!strcmp(key, "demo_policy"))
 		return opt_demo_policy(o, value);
+	if (!strcmp(key, "vm_budget"))
+		return opt_vm_budget(o, value);
 	if (!strcmp(key, "semihosting"))
 		return opt_flag(&o->semihosting, value);
 	if (!strcmp(key, "quiet"))
@@ -188,8 +225,8 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 	if (!strcmp(key, "BOOT_IMAGE") || !strcmp(key, "--"))
 		return 0;
 	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo[=MODE] demo_mem= "
-	       "demo_vcpus= demo_latency= demo_bandwidth= demo_policy= bbm= hvo= bbm_study[=N] "
-	       "semihosting quiet)\n",
+	       "demo_vcpus= demo_latency= demo_bandwidth= demo_policy= vm_budget= bbm= hvo= "
+	       "bbm_study[=N] semihosting quiet)\n",
 	       key);
 	return ERR_NOENT;
 }
@@ -267,6 +304,13 @@ int cmdline_take(char *cmdline, const char *key, char *value, size_t value_size)
 	}
 	cmdline[w] = '\0';
 	return fits ? found : ERR_RANGE;
+}
+
+u64 cmdline_vm_budget_ms(const struct kernel_options *opts)
+{
+	if (opts->vm_budget_set)
+		return opts->vm_budget_ms;
+	return opts->run_tests ? CMDLINE_TEST_VM_BUDGET_MS : 0;
 }
 
 bool cmdline_wants_suite(const struct kernel_options *opts, const char *suite)

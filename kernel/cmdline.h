@@ -7,6 +7,16 @@
 
 #define CMDLINE_MAX_SUITES     32
 #define CMDLINE_DEMO_MAX_VCPUS 4
+/*
+ * The time budget of every VM a run with test= starts, unless vm_budget=
+ * says otherwise: several times the guest time of the longest legitimate
+ * run of a suite's guest under loaded emulation (postcopy's 1 GiB HGM
+ * migration: about 75 s of wall time, most of it waiting for pages, which
+ * does not count), short enough that a runaway guest leaves the emulator's
+ * timeout for the suites after it.
+ */
+#define CMDLINE_TEST_VM_BUDGET_MS 60000
+#define CMDLINE_VM_BUDGET_MAX_MS  86400000 /* one day */
 
 /* Every option the kernel understands; anything else is an error. */
 struct kernel_options {
@@ -40,6 +50,14 @@ struct kernel_options {
 	unsigned demo_latency_us, demo_mbytes_s;
 	bool demo_latency_set, demo_bandwidth_set;
 	unsigned demo_policy;
+	/*
+	 * vm_budget=DURATION: the guest time a vCPU may use before granule
+	 * stops its VM (vmm/vm.h); seconds, or with a unit (500ms, 2s); 0 or
+	 * off: no budget.
+	 * Unset: CMDLINE_TEST_VM_BUDGET_MS with test=, none otherwise.
+	 */
+	u64 vm_budget_ms;
+	bool vm_budget_set;
 	/* smp=N: start at most N CPUs (1 = boot CPU only). */
 	unsigned max_cpus;
 	/*
@@ -78,5 +96,7 @@ int cmdline_parse(char *cmdline, struct kernel_options *opts);
  */
 int cmdline_take(char *cmdline, const char *key, char *value, size_t value_size);
 bool cmdline_wants_suite(const struct kernel_options *opts, const char *suite);
+/* The time budget a new VM gets, in ms (0: none): vm_budget=, else the default above. */
+u64 cmdline_vm_budget_ms(const struct kernel_options *opts);
 
 #endif

@@ -11,7 +11,9 @@
  * mover: it streams, 2M at a time, on the CPUs whose vCPU has finished
  * (vm->while_off), so nearly every page arrives by a fault, four at a time.
  * The progress bar is drawn between vCPU 0's exits. (x86's built-in guest has
- * no SMP mode: one vCPU there, the mover on another CPU.) Then the tables are
+ * no SMP mode: one vCPU there, the mover on another CPU.) With one CPU (one
+ * vCPU, no CPU for the mover) the mover shares the vCPU's CPU: one 2M region
+ * streams after each of the vCPU's exits. Then the tables are
  * shown collapsed, the guest discards almost everything and the VM reports.
  * The same workload then runs with 2M faults (a fault waits for its whole 2M
  * region) and a table compares the two (demo=hgm|2m|1g runs one mode alone).
@@ -21,6 +23,10 @@
  * and one 4K fault round trip (exit to resume, page fill excluded), measured
  * by difference. Under QEMU -icount their ticks count instructions
  * (scripts/bench-vmm.py, docs/benchmarks.md).
+ *
+ * The guest's size fits the machine: 1 GiB by default, halved (down to
+ * DEMO_MEM_MIN) until it fits in the memory free, saying so; an explicit
+ * demo_mem= that does not fit is refused with what it needs.
  */
 #include "kernel/demo.h"
 #include "arch/arch.h"
@@ -45,6 +51,8 @@
 #define DEMO_FILL_PAGES	 64
 #define DEMO_TIMEOUT_SEC 600
 #define DEMO_VCPUS	 CMDLINE_DEMO_MAX_VCPUS
+#define DEMO_MEM_DEFAULT GiB(1)
+#define DEMO_MEM_MIN	 DEMO_RT_MEM /* the round trip's VM: smaller says little */
 
 /* What one mode's run leaves for the comparison table. */
 struct demo_result {
@@ -60,8 +68,9 @@ struct demo_result {
 /* The progress bar's state: whichever vCPU thread polls first draws the next line. */
 struct progress {
 	struct vm *vm;
-	u64 total; /* pages to arrive */
-	u32 next;  /* the next tenth to draw */
+	u64 total;	   /* pages to arrive */
+	u32 next;	   /* the next tenth to draw */
+	bool stream_exits; /* no CPU for the mover: vCPU 0 streams after each exit */
 };
 
 static struct vm demo_vm;
@@ -74,16 +83,6 @@ static const char *const unit_label[] = {
 	[POSTCOPY_UNIT_2M] = "2M",
 	[POSTCOPY_UNIT_1G] = "1G",
 };
-
-/* An online CPU other than this one and avoid, highest first; -1 when there is none. */
-static int spare_cpu(int avoid)
-{
-	for (unsigned i = nr_cpus; i-- > 0;)
-		if (i != this_cpu_id() && (int)i != avoid &&
-		    __atomic_load_n(&percpu[i].online, __ATOMIC_ACQUIRE))
-			return (int)i;
-	return -1;
-}
 
 static u64 load64(const u64 *p)
 {
@@ -122,7 +121,8 @@ static void progress_poll(struct progress *p)
 
 static void progress_after_exit(struct vm *vm)
 {
-	(void)vm;
+	if (demo_progress.stream_exits)
+		vm_postcopy_stream_step(vm);
 	progress_poll(&demo_progress);
 }
 
@@ -140,6 +140,7 @@ static void progress_start(struct progress *p, struct vm *vm)
 	p->vm = vm;
 	p->total = vm->slots[0].size / PAGE_SIZE - 1; /* the guest's own page is loaded */
 	p->next = 1;
+	p->stream_exits = false;
 	vm->after_exit = progress_after_exit;
 	vm->while_off = stream_while_off;
 }
@@ -260,10 +261,17 @@ static void record_tables(struct demo_result *r, const struct vm *vm)
  */
 static unsigned demo_vcpu_count(unsigned cpus[DEMO_VCPUS - 1], int *spare)
 {
+	unsigned want = kopt.demo_vcpus ? kopt.demo_vcpus : DEMO_VCPUS, n;
+
 #if defined(ARCH_x86_64)
-	return vm_pick_cpus(1, cpus, spare);
+	want = 1;
 #endif
-	return vm_pick_cpus(kopt.demo_vcpus ? kopt.demo_vcpus : DEMO_VCPUS, cpus, spare);
+	n = vm_pick_cpus(want, cpus, spare);
+	/* One vCPU per CPU: fewer CPUs, fewer vCPUs (each still checks its share of RAM). */
+	if (n < want)
+		printf("demo: %u vCPUs %s, %u CPU(s) to run them on: running %u\n", want,
+		       kopt.demo_vcpus ? "asked for" : "by default", n, n);
+	return n;
 }
 
 static int demo_vcpus_create(struct vm *vm, unsigned n)
@@ -291,6 +299,13 @@ static void demo_mover_start(struct vm *vm, unsigned n, int spare)
 {
 	if (spare >= 0 && !vm_postcopy_start_mover(vm, (unsigned)spare)) {
 		printf("demo: %u vCPU(s), the mover on CPU %d\n", n, spare);
+		return;
+	}
+	if (n == 1) {
+		/* No CPU is ever off: the one vCPU's exits are where the mover gets its turns. */
+		demo_progress.stream_exits = true;
+		printf("demo: 1 vCPU on 1 CPU, no CPU left for the mover: it shares the vCPU's "
+		       "CPU, one 2M region after each exit\n");
 		return;
 	}
 	printf("demo: %u vCPUs on %u CPUs, no CPU left for the mover: it streams on the CPUs "
@@ -363,7 +378,10 @@ static int demo_mode_run(enum postcopy_unit unit, u64 mem, struct demo_result *r
 	       mem >> 20, unit == POSTCOPY_UNIT_4K ? "their 4K page" : unit_label[unit]);
 	rc = demo_prepare(&demo_vm, mem, &cfg);
 	if (rc) {
-		printf("demo: VM setup failed: %s\n", err_name(rc));
+		printf("demo: VM setup failed: %s%s\n", err_name(rc),
+		       rc == ERR_NOTSUP && unit == POSTCOPY_UNIT_1G
+			       ? " (this CPU's stage 2 has no 1 GiB leaves)"
+			       : "");
 		return rc;
 	}
 	printf("demo: slot backed by %llu host %s block(s); source %llu us per urgent request, "
@@ -616,21 +634,58 @@ static int demo_reclaim(u64 mem)
 	return rc;
 }
 
+/* Whether one demo VM of mem fits now; why says what it needs when not. */
+static bool demo_fits(u64 mem, char *why, size_t len)
+{
+	return postcopy_fits(postcopy_slot_bytes(mem), false, why, len);
+}
+
+/*
+ * The guest's size: demo_mem= as asked, or refused (ERR_NOMEM) when it does
+ * not fit; by default 1 GiB, halved until it fits, saying so; ERR_NOTSUP
+ * when not even DEMO_MEM_MIN does.
+ */
+static int demo_pick_mem(u64 *mem)
+{
+	char why[160], small[160];
+
+	*mem = kopt.demo_mem ? kopt.demo_mem : DEMO_MEM_DEFAULT;
+	if (demo_fits(*mem, why, sizeof(why)))
+		return 0;
+	if (kopt.demo_mem) {
+		printf("demo: demo_mem=%lluM refused: a %llu MiB guest %s\n", *mem >> 20,
+		       *mem >> 20, why);
+		return ERR_NOMEM;
+	}
+	for (u64 try = *mem / 2; try >= DEMO_MEM_MIN; try /= 2) {
+		if (demo_fits(try, small, sizeof(small))) {
+			printf("demo: a %llu MiB guest does not fit (it %s); using %llu MiB\n",
+			       *mem >> 20, why, try >> 20);
+			*mem = try;
+			return 0;
+		}
+	}
+	printf("demo: no postcopy demo: even a %llu MiB guest %s\n", DEMO_MEM_MIN >> 20, small);
+	return ERR_NOTSUP;
+}
+
 int demo_run(void)
 {
 	static struct demo_result results[3];
 	const char *reason;
-	u64 mem = kopt.demo_mem ? kopt.demo_mem : GiB(1);
-	int status = 0;
+	u64 mem;
+	int status = 0, rc;
 
 	if (vm_tests_unavailable(&reason)) {
 		printf("demo: no postcopy demo: %s\n", reason);
 		return ERR_NOTSUP;
 	}
-	if (spare_cpu(-1) < 0) {
-		printf("demo: no postcopy demo: the mover needs a second CPU\n");
-		return ERR_NOTSUP;
-	}
+	rc = demo_pick_mem(&mem);
+	/* A request that cannot be met ends the run as failed; no demo at all is not a failure. */
+	if (rc == ERR_NOMEM)
+		return 1;
+	if (rc)
+		return rc;
 	for (unsigned u = POSTCOPY_UNIT_4K; u <= POSTCOPY_UNIT_1G; u++) {
 		bool wanted = kopt.demo_mode == DEMO_HGM + u ||
 			      (kopt.demo_mode == DEMO_COMPARE && u != POSTCOPY_UNIT_1G);

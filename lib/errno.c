@@ -17,6 +17,7 @@ const char *err_name(int rc)
 	case ERR_EXIST: return "ERR_EXIST";
 	case ERR_INVAL: return "ERR_INVAL";
 	case ERR_RANGE: return "ERR_RANGE";
+	case ERR_TIME: return "ERR_TIME";
 	case ERR_NOTSUP: return "ERR_NOTSUP";
 	case ERR_TIMEDOUT: return "ERR_TIMEDOUT";
 	}

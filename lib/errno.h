@@ -21,6 +21,7 @@ enum err {
 	ERR_EXIST = -17,     /* it is already there (an overlapping slot or mapping) */
 	ERR_INVAL = -22,     /* a bad argument: misaligned, out of range, malformed */
 	ERR_RANGE = -34,     /* a value beyond what the format or the hardware can hold */
+	ERR_TIME = -62,	     /* a time budget ran out: a VM stopped by vm_budget= (vmm/vm.h) */
 	ERR_NOTSUP = -95,    /* the CPU or the configuration lacks a needed feature */
 	ERR_TIMEDOUT = -110, /* something never happened (a page never arrived) */
 };

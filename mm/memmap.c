@@ -133,6 +133,132 @@ static enum memmap_error check_usable_overlap(const struct memmap *m, char *why,
 	return MEMMAP_OK;
 }
 
+/*
+ * RAM for a claim: usable ranges, and boot data other than the claim's own
+ * record (boot_info_set_module adds one for the module: it says where the
+ * loader put it, not that RAM is there). The UEFI stub records the loader's
+ * pages it cannot allocate early (granule's read-only code) as boot data.
+ */
+static bool is_ram(const struct mem_range *r, const struct memmap_claim *claim)
+{
+	if (r->type == MEM_USABLE)
+		return true;
+	return claim && r->type == MEM_BOOT_DATA &&
+	       !(r->base == claim->base && r->size == claim->size);
+}
+
+/* The RAM range (is_ram) holding pa with the highest end, or NULL. */
+static const struct mem_range *ram_holding(const struct mem_range *raw, unsigned nr_raw, u64 pa,
+					   const struct memmap_claim *claim)
+{
+	const struct mem_range *best = NULL;
+
+	for (unsigned i = 0; i < nr_raw; i++) {
+		const struct mem_range *r = &raw[i];
+
+		if (!is_ram(r, claim) || !r->size || range_wraps(r) || pa < r->base ||
+		    pa >= range_end(r))
+			continue;
+		if (!best || range_end(r) > range_end(best))
+			best = r;
+	}
+	return best;
+}
+
+static bool in_ram(const struct mem_range *raw, unsigned nr_raw, u64 base, u64 size, u64 *ram_end,
+		   const struct memmap_claim *claim)
+{
+	u64 cursor = base;
+	const struct mem_range *r;
+
+	/* Each step moves the cursor to a range's end, so nr_raw steps reach the run's end. */
+	for (unsigned step = 0; step <= nr_raw; step++) {
+		r = ram_holding(raw, nr_raw, cursor, claim);
+		if (!r)
+			break;
+		cursor = range_end(r);
+	}
+	*ram_end = cursor == base ? 0 : cursor;
+	if (!size || base + size - 1 < base)
+		return false;
+	return cursor != base && cursor - base >= size;
+}
+
+bool memmap_range_in_ram(const struct mem_range *raw, unsigned nr_raw, u64 base, u64 size,
+			 u64 *ram_end)
+{
+	return in_ram(raw, nr_raw, base, size, ram_end, NULL);
+}
+
+static bool overlaps(const struct mem_range *r, u64 base, u64 size)
+{
+	return r->size && base < range_end(r) && r->base < base + size;
+}
+
+/* The loader reserving exactly the pages it put the claim in (memmap.h). */
+static bool is_own_reservation(const struct mem_range *r, const struct memmap_claim *c)
+{
+	return c->own_reservation_ok &&
+	       ALIGN_DOWN(r->base, PAGE_SIZE) == ALIGN_DOWN(c->base, PAGE_SIZE) &&
+	       ALIGN_UP(range_end(r), PAGE_SIZE) == ALIGN_UP(c->base + c->size, PAGE_SIZE);
+}
+
+static enum memmap_error check_claim(const struct mem_range *raw, unsigned nr_raw,
+				     const struct memmap_claim *c, char *why, size_t why_size)
+{
+	unsigned long long base = c->base, last = c->base + c->size - 1;
+	u64 ram_end;
+
+	if (c->base + c->size - 1 < c->base) {
+		snprintf(why, why_size, "%s at 0x%llx size 0x%llx wraps past the top of memory",
+			 c->what, base, (unsigned long long)c->size);
+		return MEMMAP_WRAP;
+	}
+	/* Reserved first: the firmware's own use of these pages is the more precise message. */
+	for (unsigned i = 0; i < nr_raw; i++) {
+		const struct mem_range *r = &raw[i];
+
+		if (r->type == MEM_USABLE || r->type == MEM_BOOT_DATA ||
+		    !overlaps(r, c->base, c->size) || is_own_reservation(r, c))
+			continue;
+		snprintf(why, why_size,
+			 "%s [0x%llx-0x%llx] lies in memory the firmware reserved: "
+			 "[0x%llx-0x%llx] %s",
+			 c->what, base, last, (unsigned long long)r->base,
+			 (unsigned long long)(range_end(r) - 1), type_names[r->type]);
+		return MEMMAP_IN_RESERVED;
+	}
+	if (!in_ram(raw, nr_raw, c->base, c->size, &ram_end, c)) {
+		if (ram_end)
+			snprintf(why, why_size,
+				 "%s [0x%llx-0x%llx] reaches past the end of RAM at 0x%llx",
+				 c->what, base, last, (unsigned long long)ram_end);
+		else
+			snprintf(why, why_size,
+				 "%s [0x%llx-0x%llx] is not in RAM the firmware describes", c->what,
+				 base, last);
+		return MEMMAP_NOT_RAM;
+	}
+	return MEMMAP_OK;
+}
+
+enum memmap_error memmap_check_claims(const struct mem_range *raw, unsigned nr_raw,
+				      const struct memmap_claim *claims, unsigned nr_claims,
+				      char *why, size_t why_size)
+{
+	why[0] = '\0';
+	for (unsigned i = 0; i < nr_claims; i++) {
+		enum memmap_error e;
+
+		if (!claims[i].size)
+			continue;
+		e = check_claim(raw, nr_raw, &claims[i], why, why_size);
+		if (e)
+			return e;
+	}
+	return MEMMAP_OK;
+}
+
 enum memmap_error memmap_build(struct memmap *out, const struct mem_range *raw, unsigned nr_raw,
 			       const struct mem_range *reserved, unsigned nr_reserved, char *why,
 			       size_t why_size)
@@ -149,7 +275,9 @@ enum memmap_error memmap_build(struct memmap *out, const struct mem_range *raw, 
 		return e;
 	/*
 	 * A reserved range inside a usable one is normal (DTB /memreserve/, UEFI
-	 * maps describe holes separately): the reservation wins. Whole pages
+	 * maps describe holes separately): the reservation wins. One that touches
+	 * the kernel image or the boot module was refused before this
+	 * (memmap_check_claims, from memmap_init). Whole pages
 	 * touched by a reservation are removed, so the range is aligned outward.
 	 */
 	for (unsigned i = 0; i < nr_raw + nr_reserved; i++) {
@@ -192,12 +320,36 @@ static void print_raw_map(const struct boot_info *bi)
 	}
 }
 
+/*
+ * The kernel image and the boot module must be in RAM nobody else owns: the
+ * Devicetree Specification (v0.4, 3.5.4) says no-map and plain reserved-memory
+ * regions alike are not for the OS's general use, /memreserve/ (5.3) likewise;
+ * UEFI 2.x 7.2 only hands LoaderCode/LoaderData to the loaded image. Running
+ * over firmware memory would corrupt it (or us) long after boot.
+ */
+static void check_claims(const struct boot_info *bi)
+{
+	const struct memmap_claim claims[] = {
+		{"kernel image", bi->image_start, bi->image_end - bi->image_start, false},
+		{"boot module (initrd)", bi->module_base, bi->module_size, true},
+	};
+	char why[200];
+
+	if (memmap_check_claims(bi->ranges, bi->nr_ranges, claims, ARRAY_SIZE(claims), why,
+				sizeof(why)))
+		boot_fail("memory map: %s", why);
+}
+
 void memmap_init(struct boot_info *bi)
 {
 	struct mem_range kept[3];
 	unsigned nr_kept = 0;
 	char why[160];
 	enum memmap_error e;
+
+	/* A boot path that found an untrustworthy input before the console was up. */
+	if (bi->input_error[0])
+		boot_fail("boot input: %s", bi->input_error);
 
 	kept[nr_kept++] =
 		(struct mem_range){bi->image_start, bi->image_end - bi->image_start, MEM_BOOT_DATA};
@@ -207,6 +359,7 @@ void memmap_init(struct boot_info *bi)
 		kept[nr_kept++] =
 			(struct mem_range){bi->lowmem_trampoline, PAGE_SIZE, MEM_BOOT_DATA};
 	print_raw_map(bi);
+	check_claims(bi);
 	e = memmap_build(&kernel_memmap, bi->ranges, bi->nr_ranges, kept, nr_kept, why,
 			 sizeof(why));
 	if (e)

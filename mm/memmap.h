@@ -21,11 +21,30 @@ struct memmap {
 
 enum memmap_error {
 	MEMMAP_OK,
-	MEMMAP_NO_USABLE, /* nothing usable at all */
-	MEMMAP_OVERLAP,	  /* two usable ranges overlap, or usable overlaps reserved */
-	MEMMAP_WRAP,	  /* base + size overflows */
-	MEMMAP_TOO_MANY,  /* more pieces than MEMMAP_MAX after subtraction */
-	MEMMAP_TOO_SMALL, /* less usable memory than the kernel needs to run */
+	MEMMAP_NO_USABLE,   /* nothing usable at all */
+	MEMMAP_OVERLAP,	    /* two usable ranges overlap, or usable overlaps reserved */
+	MEMMAP_WRAP,	    /* base + size overflows */
+	MEMMAP_TOO_MANY,    /* more pieces than MEMMAP_MAX after subtraction */
+	MEMMAP_TOO_SMALL,   /* less usable memory than the kernel needs to run */
+	MEMMAP_NOT_RAM,	    /* a boot claim (image, module) is not in RAM the firmware describes */
+	MEMMAP_IN_RESERVED, /* a boot claim overlaps memory the firmware reserved */
+};
+
+/*
+ * Something the boot left in memory that the kernel goes on using: its own
+ * image, the boot module. The firmware must describe it as RAM and must not
+ * have reserved any of it for itself.
+ */
+struct memmap_claim {
+	const char *what; /* "kernel image", "boot module": names it in the error */
+	u64 base;
+	u64 size;
+	/*
+	 * A reservation of exactly this claim's pages is the loader keeping what it
+	 * placed (U-Boot's fdt_initrd() adds a /memreserve/ for the initrd), not a
+	 * conflict. Never set for the kernel image: no loader reserves that.
+	 */
+	bool own_reservation_ok;
 };
 
 /*
@@ -36,6 +55,26 @@ enum memmap_error {
 enum memmap_error memmap_build(struct memmap *out, const struct mem_range *raw, unsigned nr_raw,
 			       const struct mem_range *reserved, unsigned nr_reserved, char *why,
 			       size_t why_size);
+
+/*
+ * Checks each claim against the raw firmware ranges: it must lie in usable RAM
+ * or boot data other than its own record (adjacent ranges count as one) and
+ * overlap no reserved or ACPI range.
+ * Returns MEMMAP_OK, or an error with both ranges named in why.
+ * Pure function: host-tested.
+ */
+enum memmap_error memmap_check_claims(const struct mem_range *raw, unsigned nr_raw,
+				      const struct memmap_claim *claims, unsigned nr_claims,
+				      char *why, size_t why_size);
+
+/*
+ * True when [base, base + size) lies in ranges of type MEM_USABLE among raw,
+ * adjacent or overlapping ranges counting as one; false for size 0 or a range
+ * that wraps. *ram_end gets the end of the RAM that holds base (0 when base is
+ * not in RAM), for messages. Pure function: host-tested.
+ */
+bool memmap_range_in_ram(const struct mem_range *raw, unsigned nr_raw, u64 base, u64 size,
+			 u64 *ram_end);
 
 /* Builds the kernel's map from boot_info (minus image, DTB, trampoline); boot_fail()s on error. */
 void memmap_init(struct boot_info *bi);

@@ -13,7 +13,7 @@
 enum vm_exit_reason {
 	VM_EXIT_HYPERCALL,    /* HVC / VMCALL / VMMCALL: call number and arguments below */
 	VM_EXIT_STAGE2_FAULT, /* stage-2 / EPT / NPT fault: gpa, access, kind, level */
-	VM_EXIT_WFI,	      /* WFI or WFE trapped: the guest idles; the backend has skipped it */
+	VM_EXIT_WFI,	      /* WFI, WFE or HLT trapped: the guest idles (see wait); skipped */
 	VM_EXIT_SMC,	      /* SMC trapped (arm64: PSCI calls); the backend has skipped it */
 	VM_EXIT_IRQ,	      /* a physical interrupt for the host arrived: handled, resume */
 	VM_EXIT_UNKNOWN,      /* anything else: see syndrome */
@@ -46,6 +46,16 @@ struct vm_exit_call {
 	u64 args[3]; /* arm64 x1..x3, x86 rdi, rsi, rdx */
 };
 
+struct vm_exit_wait {
+	/*
+	 * WFE: a wait for an event (another CPU's SEV, a lost exclusive
+	 * monitor) that the host cannot see, rather than for an interrupt
+	 * (WFI, HLT). WFE may complete at any time (Arm ARM, "The Wait For
+	 * Event mechanism and Send event").
+	 */
+	bool event;
+};
+
 struct vm_exit {
 	enum vm_exit_reason reason;
 	u64 syndrome; /* raw: ESR_EL2, VMX exit reason, SVM EXITCODE */
@@ -53,6 +63,7 @@ struct vm_exit {
 	union {
 		struct vm_exit_fault fault; /* VM_EXIT_STAGE2_FAULT */
 		struct vm_exit_call call;   /* VM_EXIT_HYPERCALL, VM_EXIT_SMC */
+		struct vm_exit_wait wait;   /* VM_EXIT_WFI */
 	};
 };
 

@@ -310,10 +310,16 @@ static bool region_collapse_locked(struct vm *vm, struct vm_slot *s, u64 gpa)
 	return __atomic_add_fetch(&gib_of(s, gpa)->full, 1, __ATOMIC_RELAXED) == REGIONS_PER_GIB;
 }
 
-/* Whether the whole 1G block at base is inside s, backed by one 1G block (so one leaf fits). */
-static bool gib_collapsible(const struct vm_slot *s, u64 base)
+/*
+ * Whether the 1G block at base can become one leaf: the stage-2 format has
+ * 1 GiB leaves on this CPU (not NPT without Page1GB, nor EPT without its
+ * IA32_VMX_EPT_VPID_CAP bit 17), and the block is inside s, backed by one
+ * 1G block. Otherwise its regions stay 2M leaves.
+ */
+static bool gib_collapsible(const struct vm *vm, const struct vm_slot *s, u64 base)
 {
-	return s->block_order == ORDER_1G && base >= s->gpa && base + GIB_SIZE <= s->gpa + s->size;
+	return (vm->fmt.leaf_levels & BIT(2)) && s->block_order == ORDER_1G && base >= s->gpa &&
+	       base + GIB_SIZE <= s->gpa + s->size;
 }
 
 /*
@@ -328,7 +334,7 @@ static void gib_collapse(struct vm *vm, struct vm_slot *s, u64 gpa)
 	struct pc_gib *g = gib_of(s, gpa);
 	unsigned long flags;
 
-	if (!gib_collapsible(s, base))
+	if (!gib_collapsible(vm, s, base))
 		return;
 	flags = regions_lock(s, base, GIB_SIZE);
 	if (__atomic_load_n(&g->full, __ATOMIC_RELAXED) == REGIONS_PER_GIB && !g->leaf) {
@@ -455,7 +461,7 @@ static int resolve_gib(struct vm *vm, struct vm_slot *s, u64 gpa, bool urgent)
 	unsigned long flags;
 	int rc = 0;
 
-	if (!gib_collapsible(s, base))
+	if (!gib_collapsible(vm, s, base))
 		return resolve_region(vm, s, gpa, urgent);
 	flags = regions_lock(s, base, GIB_SIZE);
 	if (!g->leaf) {
@@ -847,6 +853,62 @@ bool vm_postcopy_complete(struct vm *vm)
 	return true;
 }
 
+/* ---- Sizing ---- */
+
+/* Bytes an array_alloc() of bytes takes: a power of two of pages. */
+static u64 array_bytes(u64 bytes)
+{
+	u64 got = PAGE_SIZE;
+
+	while (got < bytes)
+		got <<= 1;
+	return got;
+}
+
+u64 postcopy_slot_bytes(u64 size)
+{
+	u64 bitmap = array_bytes(size / PAGE_SIZE / 8), regions = size / REGION_SIZE;
+	/* vmm/vm.c: the present bitmap, one block address and one lock per 2 MiB. */
+	u64 slot = bitmap + array_bytes(regions * sizeof(paddr_t)) +
+		   array_bytes(regions * sizeof(struct spinlock));
+	/* Above: requested, mapped, zero_next, the regions, the 1G blocks, the struct. */
+	u64 pc = 3 * bitmap + array_bytes(regions * sizeof(struct pc_region)) +
+		 array_bytes((size / GIB_SIZE + 1) * sizeof(struct pc_gib)) + PAGE_SIZE;
+	/* One 4K table per 2M region at the peak, one 2M table per GiB, the root and a few. */
+	u64 tables = (regions + size / GIB_SIZE + 8) * PAGE_SIZE;
+
+	return size + slot + pc + tables;
+}
+
+u64 postcopy_backing_free(void)
+{
+	u64 bytes = 0;
+
+	for (unsigned order = ORDER_2M; order <= PMM_MAX_ORDER; order++)
+		bytes += pmm_free_blocks(order) * (PAGE_SIZE << order);
+	return bytes;
+}
+
+bool postcopy_fits(u64 bytes, bool gib_block, char *why, size_t len)
+{
+	u64 huge = postcopy_backing_free();
+
+	if (gib_block && !pmm_free_blocks(ORDER_1G)) {
+		snprintf(why, len,
+			 "needs a free 1 GiB-aligned 1 GiB block (%llu MiB in all), none in %llu "
+			 "MiB free",
+			 (bytes + MiB(1) - 1) >> 20, pmm_free_bytes() >> 20);
+		return false;
+	}
+	/* The metadata may split a 2 MiB block too: the whole need in huge blocks, to be safe. */
+	if (huge < bytes) {
+		snprintf(why, len, "needs %llu MiB free in blocks of 2 MiB or more, have %llu MiB",
+			 (bytes + MiB(1) - 1) >> 20, huge >> 20);
+		return false;
+	}
+	return true;
+}
+
 /* ---- Attach and teardown ---- */
 
 static void *array_alloc(u64 bytes, unsigned *order)
@@ -909,6 +971,9 @@ int vm_postcopy_attach(struct vm *vm, const struct postcopy_config *cfg)
 {
 	if (vm->pc.active || cfg->unit > POSTCOPY_UNIT_1G)
 		return ERR_INVAL;
+	/* The 1G unit maps whole 1G leaves: a CPU whose stage 2 has none cannot run it. */
+	if (cfg->unit == POSTCOPY_UNIT_1G && !(vm->fmt.leaf_levels & BIT(2)))
+		return ERR_NOTSUP;
 	for (unsigned i = 0; i < vm->nr_slots; i++) {
 		int rc = slot_postcopy_init(&vm->slots[i]);
 

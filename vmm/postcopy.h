@@ -146,7 +146,9 @@ struct slot_postcopy {
 /*
  * Puts every slot of vm in postcopy mode with cfg: pages already loaded
  * (vm_load) are present, everything else comes from cfg->source. Call after
- * the slots are added and loaded, before any vCPU runs.
+ * the slots are added and loaded, before any vCPU runs. ERR_NOTSUP for
+ * POSTCOPY_UNIT_1G when the stage-2 format has no 1 GiB leaves on this CPU
+ * (HGM and the 2M unit still collapse, to 2M leaves at most).
  */
 int vm_postcopy_attach(struct vm *vm, const struct postcopy_config *cfg);
 /* Starts the background mover on cpu (not this one). */
@@ -170,6 +172,20 @@ int postcopy_fault(struct vm *vm, struct vm_slot *s, u64 gpa);
 void *postcopy_page_fill(struct vm *vm, struct vm_slot *s, u64 gpa);
 int postcopy_discard(struct vm *vm, struct vm_slot *s, u64 gpa, u64 len);
 void slot_postcopy_free(struct vm_slot *s);
+
+/*
+ * Sizing, for callers that pick a guest size for the machine (the demo, the
+ * VM suites): what a slot of size costs at most (its backing, its own and the
+ * postcopy metadata, and the stage-2 tables of a slot whose every 2M region is
+ * a 4K table at once; a plain slot needs less), and whether that much fits in
+ * the memory free now. The backing takes blocks of 2 MiB or more, so those are
+ * what is compared; with gib_block the slot also needs one free 1 GiB block
+ * (1G leaves). When it does not fit, why names what is needed and what is
+ * free ("needs 1030 MiB free in blocks of 2 MiB or more, have 1012 MiB").
+ */
+u64 postcopy_slot_bytes(u64 size);
+u64 postcopy_backing_free(void);
+bool postcopy_fits(u64 bytes, bool gib_block, char *why, size_t len);
 
 /* Percentile p (0..100) of the fault-to-resume latency, in ticks (bucket upper bound). */
 u64 postcopy_latency_percentile(const struct latency_hist *h, unsigned p);

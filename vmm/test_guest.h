@@ -73,6 +73,18 @@
 #define TG_MODE_PATTERN_SCATTER 9
 #define TG_SCATTER_STEP		2654435761 /* prime, about 2^32 / golden ratio */
 
+/*
+ * Runaway guests for the time budget (vmm/vm.h): neither ever exits.
+ * TG_MODE_RUNAWAY_SPIN spins in a two-instruction loop that touches nothing
+ * and never traps (x86: with RFLAGS.IF set, as TG_MODE_SPIN, for Bochs);
+ * TG_MODE_RUNAWAY_IDLE waits in WFI / HLT with interrupts masked, a wait no
+ * interrupt would end on hardware. Each loop runs from the global label
+ * test_guest_spin_loop / test_guest_idle_loop to its _end label, inside the
+ * image, so a test can tell whether a reported PC lies in it.
+ */
+#define TG_MODE_RUNAWAY_SPIN 10
+#define TG_MODE_RUNAWAY_IDLE 11
+
 /* What TG_MODE_DISCARD_MOST keeps: the first 2 MiB (its own page in one 2M region). */
 #define TG_KEEP_BYTES 0x200000
 

@@ -30,6 +30,11 @@ struct vcpu {
 	struct spinlock power_lock;
 	u32 power; /* enum vcpu_power */
 	u64 start_entry, start_context;
+	/* This vCPU's exits by reason (vm->stats.exits counts every vCPU's) and its times. */
+	u64 exits[VM_EXIT_REASONS];
+	u64 guest_ticks;      /* counter ticks in the guest or idle: what its budget counts */
+	u64 idle_ticks;	      /* ... of which its CPU waited for it in WFI / HLT (vcpu.c) */
+	u64 timer_at;	      /* when the budget's timer on its CPU fires, 0: not armed (vcpu.c) */
 	int cpu;	      /* the physical CPU running it, -1 while none */
 	int result;	      /* what its thread ended with (vmm/smp.c) */
 	struct smp_work work; /* its thread on a secondary CPU */
@@ -48,9 +53,37 @@ void vcpu_destroy(struct vcpu *v);
  * Runs the vCPU on this CPU until the guest exits (returns 0; v->exit_status
  * holds its status), turns this vCPU off (returns 0, power OFF), the VM stops
  * (returns 0), or it stops on an error (returns a negative ERR_* code of
- * lib/errno.h, with a message).
+ * lib/errno.h, with a message): ERR_TIME when this vCPU spent the VM's time
+ * budget (vmm/vm.h). Once a budget stopped the VM, each vCPU leaving its run
+ * prints its vcpu_describe() line.
+ *
+ * A trapped WFI / HLT with nothing pending idles: the CPU waits (WFI / HLT
+ * with interrupts masked, so no kick is lost) for a kick, the budget's end or
+ * at most VCPU_IDLE_SLICE_US (idle time is guest time), then enters the guest
+ * again; WFE only yields. While a vCPU of a VM with a budget runs, and while
+ * any vCPU idles, the run owns its CPU's one-shot timer
+ * (arch_timer_oneshot()): a caller arming its own timer around vcpu_run()
+ * gives the VM no budget (vm->budget_ms = 0) and a guest that does not idle.
  */
 int vcpu_run(struct vcpu *v);
+/*
+ * The longest an idle vCPU's CPU waits before it enters the guest again when
+ * no kick comes first. WFI may complete at any time (Arm ARM, "Wait For
+ * Interrupt"; HLT likewise ends at any interrupt, and granule's backends
+ * trap it before it executes), and granule has no virtual interrupt yet
+ * whose arrival would end the wait, so a guest that counts on its WFI
+ * returning (the TOUCH test guest, a guest waiting for its virtual timer)
+ * goes on after at most this, while an idle one costs at most 1000 exits a
+ * second.
+ */
+#define VCPU_IDLE_SLICE_US 1000
+/*
+ * Where v is, as vcpu_run() prints it: "vm1: vcpu 0: pc 0x40000084, 1002
+ * exits (hypercall 0, ...), guest time 1000 ms, idle 998 ms" (the PC of its
+ * last exit), or "off" for the PC when it is OFF. Returns the length, as
+ * snprintf().
+ */
+int vcpu_describe(const struct vcpu *v, char *buf, size_t size);
 
 /*
  * Results the exit handlers return to the run loop: VCPU_RESUME, VCPU_EXITED

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* VM lifetime, memory slots and their backing, and the stage-2 TLB regime. */
 #include "vmm/vm.h"
+#include "kernel/cmdline.h"
 #include "lib/memzero.h"
 #include "lib/printf.h"
 #include "lib/string.h"
@@ -323,6 +324,7 @@ int vm_create(struct vm *vm, unsigned gpa_bits)
 	}
 	vm->pt.owner = &vm->arch;
 	vm->console_bol = true;
+	vm->budget_ms = cmdline_vm_budget_ms(&kopt);
 	vm->id = __atomic_fetch_add(&vm_next_id, 1, __ATOMIC_RELAXED);
 	return 0;
 }

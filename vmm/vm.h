@@ -23,8 +23,9 @@
 /*
  * Errors: 0 or a negative enum err code of lib/errno.h, the one convention of
  * mm/, vmm/ and the arch backends. A vCPU that stops its VM returns ERR_IO
- * (the guest did something the VMM cannot handle) or ERR_TIMEDOUT (a page
- * never arrived from the page source).
+ * (the guest did something the VMM cannot handle), ERR_TIMEDOUT (a page
+ * never arrived from the page source) or ERR_TIME (the VM's time budget ran
+ * out, below).
  */
 
 #define VM_MAX_SLOTS	    4
@@ -105,6 +106,18 @@ struct vm {
 	void (*after_exit)(struct vm *vm);
 	bool (*while_off)(struct vm *vm);
 	bool dirty_logging; /* vmm/dirty.c: RAM is mapped read-only, writes are logged */
+	/*
+	 * The time budget (vmm/vcpu.c): each vCPU may spend at most budget_ms
+	 * of guest time, from its vcpu_create() on: time in the guest, idle
+	 * waits included, but not the VMM's handling of its exits (a fault
+	 * waiting for a postcopy page, which its own timeout bounds). The first
+	 * vCPU over it stops the VM: every vCPU is kicked out, each prints
+	 * where it was, and the run ends with ERR_TIME. vm_create() takes
+	 * cmdline_vm_budget_ms(); 0 is none; the creator may change it before
+	 * the run. budget_expired is set once, by that first vCPU.
+	 */
+	u64 budget_ms;
+	u32 budget_expired;
 };
 
 /* VM statistics are bumped by several vCPUs at once. */

@@ -76,6 +76,7 @@
 #define EC_DABT_LOW  0x24
 #define EC_DABT_SAME 0x25
 #define ESR_IL	     BIT(25)
+#define ESR_WFX_TI_E BIT(0) /* EC 0x01 ISS.TI: 0b00 WFI, 0b01 WFE, 0b10 WFIT, 0b11 WFET */
 #define ESR_WNR	     BIT(6)
 #define ESR_FNV	     BIT(10)
 #define FSC_SEA	     0x10 /* synchronous external abort, not on a table walk */
@@ -419,6 +420,7 @@ static void decode_sync(struct arch_vcpu *v, struct vm_exit *e)
 	case EC_WFX:
 		/* Likewise a trapped WFI/WFE. */
 		e->reason = VM_EXIT_WFI;
+		e->wait.event = v->ctx.esr & ESR_WFX_TI_E;
 		v->ctx.pc += 4;
 		return;
 	case EC_IABT_LOW:

@@ -57,6 +57,10 @@ arm64_test_guest_start:
 	b.eq	mode_pattern_smp
 	cmp	x3, #TG_MODE_PATTERN_SCATTER
 	b.eq	mode_pattern_scatter
+	cmp	x3, #TG_MODE_RUNAWAY_SPIN
+	b.eq	test_guest_spin_loop
+	cmp	x3, #TG_MODE_RUNAWAY_IDLE
+	b.eq	test_guest_idle_loop
 	mov	x1, #TG_EXIT_BAD_MODE
 	b	exit
 
@@ -532,6 +536,26 @@ guest_vectors:
 	.irp	i, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 	vector	unexpected_vector
 	.endr
+
+/*
+ * The runaways (vmm/test_guest.h), in the last vector's unused bytes (the
+ * code before the vectors fills its 2 KiB): nothing but the host's timer and
+ * IPIs ends these loops. PSTATE.DAIF stays masked from entry: physical IRQs
+ * routed to EL2 (HCR_EL2.IMO) are not masked by PSTATE.I at EL1 (Arm ARM,
+ * "Asynchronous exception masking"), and a WFI with its interrupts masked
+ * and none pending would wait forever on hardware.
+ */
+	.global	test_guest_spin_loop, test_guest_spin_loop_end
+test_guest_spin_loop:
+	nop
+	b	test_guest_spin_loop
+test_guest_spin_loop_end:
+
+	.global	test_guest_idle_loop, test_guest_idle_loop_end
+test_guest_idle_loop:
+	wfi
+	b	test_guest_idle_loop
+test_guest_idle_loop_end:
 	/*
 	 * One page: the postcopy modes read "every page after its own"
 	 * (vmm/test_guest.h). A guest that outgrew it fails to assemble here

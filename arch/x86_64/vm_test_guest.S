@@ -9,29 +9,33 @@
  * It switches to 64-bit mode at once (the seed and TG_OUTSIDE_GPA need 64 bits)
  * with page tables that fit in its own page, since every other page it may
  * touch is checked by the test to hold the pattern. The page is the PML4, the
- * PDPT, the PD and the PT at once (CR3 = 0); only three of its entries are
- * ever walked:
+ * PDPT, the PD and the PT at once (CR3 = 0); only two of its entries are ever
+ * walked:
  *   entry 0  a table entry pointing at the page itself: at the PT level the
  *            leaf mapping virtual 0-4K (this code) to guest-physical 0;
- *   entry 1  a 1 GiB leaf (PDPT level): virtual 1G-2G -> guest-physical 0-1G,
- *            the window through which RAM is read and written;
- *   entry 4  a 1 GiB leaf: virtual 4G-5G -> guest-physical 4G-5G, identity, so
- *            the access at TG_OUTSIDE_GPA faults with CR2 = TG_OUTSIDE_GPA.
+ *   entry 1  a 2 MiB leaf (PD level) at virtual 2M-4M: the window through
+ *            which RAM is read and written, moved by map_window to the 2 MiB
+ *            region of the page at hand.
  * The other bytes of the page are code and data, never walked. Entry 0 is
  * also the entry point: 73 0e is "jnc +14" (CF is clear at entry) and, as an
  * entry, P, RW, PCD, A, D and software bits 9-11, address 0.
- * So RAM is at most 1 GiB, and 1 GiB pages are needed (CPUID 0x80000001 EDX.26).
+ * 2 MiB leaves need nothing beyond PAE paging, so the guest runs on every
+ * x86-64 CPU; 1 GiB leaves would need CPUID 0x80000001 EDX.Page1GB, which
+ * pre-Haswell Intel parts and KVM here lack, and which Bochs enforces (a
+ * reserved-bit #PF).
  *
- * Registers in 64-bit mode: r12 RAM size, r13 seed, r14 mode, r15 the RAM
- * window (1 GiB: virtual = guest-physical + r15), rbx the per-page routine of
- * for_each_page, r8 the page it works on, r9/r10 the expected abort.
+ * Registers in 64-bit mode: r12 RAM size, r13 seed, r14 mode, r15 the window
+ * offset for the page at hand (virtual = guest-physical + r15, set by
+ * map_window), rbx the per-page routine of for_each_page, r8 the page it
+ * works on, r9/r10 the expected abort.
  */
 #include "arch/x86_64/x86_asm.h"
 #include "vmm/hypercall.h"
 #include "vmm/test_guest.h"
 
 #define G(sym)	   ((sym) - x86_test_guest_start) /* guest-physical = offset in the image */
-#define RAM_WINDOW 0x40000000
+#define WINDOW	   0x200000 /* virtual address of entry 1's 2 MiB leaf */
+#define PDE_2M	   0xe3	    /* P RW A D PS: A and D preset, so the CPU never writes them */
 #define GUEST_CS   0x08
 #define GUEST_DS   0x10
 /* #PF error code of the injected abort for a load: P | RSVD (svm.c). */
@@ -43,10 +47,9 @@
 x86_test_guest_start:
 	.code32
 	.byte	0x73, 0x0e, 0, 0, 0, 0, 0, 0	/* entry 0 / jnc to offset 16 */
-	.quad	0xe3				/* entry 1: 1G leaf, P RW A D PS, at 0 */
+window_pde:
+	.quad	PDE_2M				/* entry 1: 2M leaf, at 0 until moved */
 	jmp	start32				/* offset 16 */
-	.org	x86_test_guest_start + 32
-	.quad	0x1000000e3			/* entry 4: 1G leaf at 4 GiB */
 
 	.balign	8
 gdt:	.quad	0
@@ -109,12 +112,12 @@ start64:
 	mov	args(%rip), %r12
 	mov	args + 8(%rip), %r13
 	mov	args + 16(%rip), %r14
-	mov	$RAM_WINDOW, %r15d
 	xor	%eax, %eax
 	cpuid
 	cmp	$0x6c65746e, %ecx		/* "ntel" of GenuineIntel */
 	sete	intel(%rip)
-	cmp	$RAM_WINDOW, %r12
+	movabs	$TG_OUTSIDE_GPA, %rax		/* RAM ends below the abort's address */
+	cmp	%rax, %r12
 	ja	bad_mode
 	cmp	$TG_MODE_TOUCH, %r14
 	je	mode_touch
@@ -132,6 +135,10 @@ start64:
 	je	mode_discard_most
 	cmp	$TG_MODE_PATTERN_SCATTER, %r14
 	je	mode_pattern_scatter
+	cmp	$TG_MODE_RUNAWAY_SPIN, %r14
+	je	mode_runaway_spin
+	cmp	$TG_MODE_RUNAWAY_IDLE, %r14
+	je	mode_runaway_idle
 bad_mode:
 	mov	$TG_EXIT_BAD_MODE, %edi
 	jmp	exit
@@ -190,8 +197,26 @@ for_each_page:
 	call	*%rbx
 	ret
 
+/*
+ * Points the window at the 2 MiB region holding the page at r8 and sets r15 so
+ * that (r15, r8) addresses it; uses rax, rcx. INVLPG drops the old leaf's TLB
+ * entry (SDM Vol. 3A 4.10.4.1); a leaf PDE is in no paging-structure cache.
+ */
+map_window:
+	mov	%r8, %rcx
+	and	$-0x200000, %rcx
+	lea	PDE_2M(%rcx), %rax
+	cmp	window_pde(%rip), %rax
+	je	1f
+	mov	%rax, window_pde(%rip)
+	invlpg	WINDOW
+1:	mov	$WINDOW, %r15d
+	sub	%rcx, %r15
+	ret
+
 /* Per-page routines: r8 = the page's guest-physical address; they use rax, rcx. */
 write_page:
+	call	map_window
 	lea	4096(%r8), %rcx
 1:	mov	%r8, %rax
 	xor	%r13, %rax
@@ -202,6 +227,7 @@ write_page:
 	ret
 
 check_page:
+	call	map_window
 	lea	4096(%r8), %rcx
 1:	mov	%r8, %rax
 	xor	%r13, %rax
@@ -216,6 +242,7 @@ mismatch:
 	jmp	exit
 
 zero_page:
+	call	map_window
 	lea	4096(%r8), %rcx
 1:	cmpq	$0, (%r15, %r8)
 	jne	not_zero
@@ -235,6 +262,7 @@ pattern_setup:
 
 /* Every word of the page at r8 must be the page source's pattern; uses rax, rcx, rdx. */
 check_pattern_page:
+	call	map_window
 	lea	4096(%r8), %rcx
 1:	mov	%r8, %rax
 	xor	%rbp, %rax
@@ -378,12 +406,46 @@ mode_spin:
 	mov	$TG_EXIT_OK, %edi
 	jmp	exit
 
-/* The #PF handler (IDT vector 14) checks what arrives against r9 (CR2) and r10 (RIP). */
+/*
+ * The runaways (vmm/test_guest.h): nothing but the host's interrupts ends
+ * these loops. The spin sets IF for Bochs 2.7, as mode_spin does; the idle
+ * loop clears it: HLT with IF clear waits until an NMI or reset (SDM Vol. 2A,
+ * HLT), so only the intercept (HLT exiting) ever ends it.
+ */
+mode_runaway_spin:
+	sti
+	.global	test_guest_spin_loop, test_guest_spin_loop_end
+test_guest_spin_loop:
+	pause
+	jmp	test_guest_spin_loop
+test_guest_spin_loop_end:
+
+mode_runaway_idle:
+	cli
+	.global	test_guest_idle_loop, test_guest_idle_loop_end
+test_guest_idle_loop:
+	hlt
+	jmp	test_guest_idle_loop
+test_guest_idle_loop_end:
+
+/*
+ * The load through the window at TG_OUTSIDE_GPA (outside every slot) faults in
+ * stage 2, and the VMM injects a #PF. The #PF handler (IDT vector 14) checks
+ * what arrives against r9 (CR2) and r10 (RIP). CR2 is the linear address where
+ * the exit reports it (VMX: the EPT violation's guest-linear address, SDM Vol.
+ * 3C 27.2.1) and the guest-physical one where it does not (SVM's #NPF gives
+ * only that, APM Vol. 2 15.25.6): vmx.c and svm.c, vcpu_inject_abort.
+ */
 mode_abort:
-	movabs	$TG_OUTSIDE_GPA, %r9
+	movabs	$TG_OUTSIDE_GPA, %r8
+	call	map_window
+	lea	(%r15, %r8), %r11
+	mov	%r8, %r9
+	testb	$1, intel(%rip)
+	cmovnz	%r11, %r9
 	lea	abort_access(%rip), %r10
 abort_access:
-	mov	(%r9), %rax
+	mov	(%r11), %rax
 	mov	$TG_EXIT_NO_ABORT, %edi
 	jmp	exit
 

@@ -16,8 +16,13 @@ EFI_STATUS uefi_arch_prepare(EFI_BOOT_SERVICES *bs, struct boot_info *bi)
 			  "needs one on arm64 (QEMU: -M virt,acpi=off)\n");
 		return EFI_NOT_FOUND;
 	}
-	/* Checked here, while the firmware console can still say what is wrong. */
-	if (!dt_check((const void *)(uintptr_t)bi->fdt, why, sizeof(why))) {
+	/*
+	 * Checked here, while the firmware console can still say what is wrong:
+	 * the header first, with the 2 MiB limit Linux's arm64 boot protocol sets
+	 * (booting.rst) and UEFI firmware honours, then only the bounded blob.
+	 */
+	if (!dt_check_header((const void *)(uintptr_t)bi->fdt, DT_MAX_SIZE, why, sizeof(why)) ||
+	    !dt_check((const void *)(uintptr_t)bi->fdt, why, sizeof(why))) {
 		efi_print("granule: the firmware's device tree is unusable: %s\n", why);
 		return EFI_COMPROMISED_DATA;
 	}

@@ -167,6 +167,13 @@ static EFI_STATUS check_memory_map(EFI_BOOT_SERVICES *bs)
 			  (unsigned long long)status);
 		return status;
 	}
+	/* DescriptorSize below the 1.0 descriptor cannot be stepped through (UEFI 2.x 7.2). */
+	if (desc_size < sizeof(EFI_MEMORY_DESCRIPTOR) || size > sizeof(memmap_buf)) {
+		efi_print("granule: UEFI memory map is malformed: %llu bytes of %llu-byte "
+			  "descriptors\n",
+			  (unsigned long long)size, (unsigned long long)desc_size);
+		return EFI_COMPROMISED_DATA;
+	}
 	efi_print("granule: memory map: %llu descriptors of %llu bytes\n",
 		  (unsigned long long)(size / desc_size), (unsigned long long)desc_size);
 	return EFI_SUCCESS;

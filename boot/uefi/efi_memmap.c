@@ -104,7 +104,14 @@ static bool early_usable(u64 pa)
 /* Free RAM between firmware pages that is too small to be worth a range of its own. */
 #define SLIVER_SIZE KiB(64)
 
-static void add_usable(struct boot_info *bi, u64 base, u64 size)
+/*
+ * kept is what pages unfit for early allocation become: reserved for the
+ * firmware's, boot data for the loader's (EfiLoaderCode/Data: granule's own
+ * image, mapped partly read-only by EDK2, and its allocations). The kernel
+ * image must not lie in memory marked reserved (memmap_check_claims), and the
+ * loader's pages are granule's RAM, not the firmware's.
+ */
+static void add_usable(struct boot_info *bi, u64 base, u64 size, enum mem_type kept)
 {
 	u64 start = base, end = base + size;
 
@@ -121,13 +128,28 @@ static void add_usable(struct boot_info *bi, u64 base, u64 size)
 		 */
 		if (usable && run - base < SLIVER_SIZE && (base != start || run != end))
 			usable = false;
-		add_range(bi, base, run - base, usable ? MEM_USABLE : MEM_RESERVED);
+		add_range(bi, base, run - base, usable ? MEM_USABLE : kept);
 		base = run;
 	}
 }
 
+/* A descriptor whose pages wrap past the top of the address space, or whose size overflows. */
+static bool descriptor_wraps(const EFI_MEMORY_DESCRIPTOR *d)
+{
+	u64 size = d->NumberOfPages << EFI_PAGE_SHIFT;
+
+	return d->NumberOfPages > (~0ULL >> EFI_PAGE_SHIFT) ||
+	       d->PhysicalStart + size - 1 < d->PhysicalStart;
+}
+
 void efi_memmap_to_boot_info(struct boot_info *bi, const void *map, UINTN map_size, UINTN desc_size)
 {
+	/* DescriptorSize is at least the 1.0 descriptor (UEFI 2.x 7.2, GetMemoryMap()). */
+	if (desc_size < sizeof(EFI_MEMORY_DESCRIPTOR)) {
+		boot_info_input_error(bi, "UEFI memory map descriptor size %llu is below %zu bytes",
+				      (unsigned long long)desc_size, sizeof(EFI_MEMORY_DESCRIPTOR));
+		return;
+	}
 	uefi_arch_note_table_pages();
 	sort_table_pages();
 	/* Step by DescriptorSize, never sizeof: descriptors may grow (UEFI 2.x 7.2). */
@@ -138,11 +160,22 @@ void efi_memmap_to_boot_info(struct boot_info *bi, const void *map, UINTN map_si
 
 		if (!d->NumberOfPages)
 			continue;
+		if (descriptor_wraps(d)) {
+			boot_info_input_error(bi,
+					      "UEFI memory map entry at 0x%llx with 0x%llx pages "
+					      "wraps past the top of memory",
+					      (unsigned long long)d->PhysicalStart,
+					      (unsigned long long)d->NumberOfPages);
+			return;
+		}
 		/* Tables live in boot services data: without the full list, keep all of it. */
 		if (type == MEM_USABLE && table_pages_overflow && d->Type == EfiBootServicesData)
 			type = MEM_RESERVED;
 		if (type == MEM_USABLE)
-			add_usable(bi, d->PhysicalStart, size);
+			add_usable(bi, d->PhysicalStart, size,
+				   d->Type == EfiLoaderCode || d->Type == EfiLoaderData
+					   ? MEM_BOOT_DATA
+					   : MEM_RESERVED);
 		else
 			add_range(bi, d->PhysicalStart, size, type);
 	}

@@ -32,43 +32,93 @@ static void add_boot_data(struct boot_info *bi, u64 base, u64 size)
 		boot_info_add_range(bi, base, size, MEM_BOOT_DATA);
 }
 
+/*
+ * The 32-bit stub identity maps the first 4 GiB (entry.S, bi->identity_limit);
+ * any other address faults. Every pointer and length the loader hands over is
+ * checked against that before it is read: true when [pa, pa + size) is below
+ * the limit, else the refusal is recorded (boot_info.input_error) and the
+ * input is not read.
+ */
+static bool reachable(struct boot_info *bi, const char *what, u64 pa, u64 size)
+{
+	if (pa && size && pa + size - 1 >= pa && pa + size <= bi->identity_limit)
+		return true;
+	boot_info_input_error(bi,
+			      "%s at 0x%llx (0x%llx bytes) is not inside the first 4 GiB the "
+			      "boot stub maps",
+			      what, (unsigned long long)pa, (unsigned long long)size);
+	return false;
+}
+
+/* Bytes a NUL-terminated string at pa may be searched for its end: never past the map. */
+static size_t string_room(const struct boot_info *bi, u64 pa)
+{
+	return (size_t)MIN((u64)BOOT_CMDLINE_MAX, bi->identity_limit - pa);
+}
+
 static void add_cmdline_from(struct boot_info *bi, u64 pa)
 {
 	const char *s = (const char *)(uintptr_t)pa;
 
-	if (!pa)
+	if (!pa || !reachable(bi, "PVH command line", pa, 1))
 		return;
-	boot_info_set_cmdline(bi, s, BOOT_CMDLINE_MAX);
-	add_boot_data(bi, pa, strnlen(s, BOOT_CMDLINE_MAX) + 1);
+	boot_info_set_cmdline(bi, s, string_room(bi, pa));
+	add_boot_data(bi, pa, strnlen(s, string_room(bi, pa)) + 1);
+}
+
+/* hvm_start_info modlist (start_info.h): each entry read only once it is known mapped. */
+static void parse_pvh_modules(struct boot_info *bi, const struct hvm_start_info *si)
+{
+	const struct hvm_modlist_entry *mod = (const void *)(uintptr_t)si->modlist_paddr;
+	u64 bytes = (u64)si->nr_modules * sizeof(*mod);
+
+	/* Each module is a boot_info range: more than fit cannot be kept anyway. */
+	if (si->nr_modules > BOOT_MAX_RANGES) {
+		boot_info_input_error(bi, "PVH start info lists %u modules, more than %u",
+				      si->nr_modules, BOOT_MAX_RANGES);
+		return;
+	}
+	if (!reachable(bi, "PVH module list", si->modlist_paddr, bytes))
+		return;
+	add_boot_data(bi, si->modlist_paddr, bytes);
+	for (u32 i = 0; i < si->nr_modules; i++) {
+		u64 cmd = mod[i].cmdline_paddr;
+
+		/* A module that wraps is refused by memmap_check_claims(); it is not read here. */
+		boot_info_set_module(bi, mod[i].paddr, mod[i].size);
+		if (cmd && reachable(bi, "PVH module command line", cmd, 1))
+			add_boot_data(bi, cmd,
+				      strnlen((const char *)(uintptr_t)cmd, string_room(bi, cmd)) +
+					      1);
+	}
 }
 
 static void parse_pvh(struct boot_info *bi, const struct hvm_start_info *si)
 {
 	bi->protocol = BOOT_PVH;
+	if (!reachable(bi, "PVH start info", (u64)(uintptr_t)si, sizeof(*si)))
+		return;
 	add_boot_data(bi, (u64)(uintptr_t)si, sizeof(*si));
 	add_cmdline_from(bi, si->cmdline_paddr);
 	bi->acpi_rsdp = si->rsdp_paddr;
-	if (si->nr_modules && si->modlist_paddr) {
-		const struct hvm_modlist_entry *mod = (const void *)(uintptr_t)si->modlist_paddr;
-
-		add_boot_data(bi, si->modlist_paddr, si->nr_modules * sizeof(*mod));
-		for (u32 i = 0; i < si->nr_modules; i++) {
-			boot_info_set_module(bi, mod[i].paddr, mod[i].size);
-			if (mod[i].cmdline_paddr)
-				add_boot_data(bi, mod[i].cmdline_paddr,
-					      strnlen((const char *)(uintptr_t)mod[i].cmdline_paddr,
-						      BOOT_CMDLINE_MAX) +
-						      1);
-		}
-	}
+	if (si->nr_modules && si->modlist_paddr)
+		parse_pvh_modules(bi, si);
 	if (si->version < 1 || !si->memmap_paddr || !si->memmap_entries) {
 		/* Without a map memmap_init() finds nothing usable and says so; say why first. */
 		x86_boot_warning = "PVH start info has no memory map (version 0 or 0 entries)";
 		return;
 	}
 	const struct hvm_memmap_table_entry *e = (const void *)(uintptr_t)si->memmap_paddr;
+	u64 bytes = (u64)si->memmap_entries * sizeof(*e);
 
-	add_boot_data(bi, si->memmap_paddr, si->memmap_entries * sizeof(*e));
+	if (si->memmap_entries > BOOT_MAX_RANGES) {
+		boot_info_input_error(bi, "PVH memory map has %u entries, more than %u",
+				      si->memmap_entries, BOOT_MAX_RANGES);
+		return;
+	}
+	if (!reachable(bi, "PVH memory map", si->memmap_paddr, bytes))
+		return;
+	add_boot_data(bi, si->memmap_paddr, bytes);
 	for (u32 i = 0; i < si->memmap_entries; i++)
 		boot_info_add_range(bi, e[i].addr, e[i].size, e820_to_mem_type(e[i].type));
 }
@@ -96,6 +146,11 @@ static void parse_mb2(struct boot_info *bi, const struct mb2_info_header *mbi)
 	bool have_mmap = false;
 
 	bi->protocol = BOOT_MULTIBOOT2;
+	/* Multiboot2 spec 3.6.1: total_size counts the whole structure, the fixed part included. */
+	if (!reachable(bi, "Multiboot2 information", (u64)(uintptr_t)mbi, sizeof(*mbi)) ||
+	    !reachable(bi, "Multiboot2 information", (u64)(uintptr_t)mbi,
+		       MAX(mbi->total_size, sizeof(*mbi))))
+		return;
 	add_boot_data(bi, (u64)(uintptr_t)mbi, mbi->total_size);
 	while (off + sizeof(struct mb2_tag) <= mbi->total_size) {
 		const struct mb2_tag *t = (const void *)(base + off);

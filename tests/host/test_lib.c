@@ -79,6 +79,41 @@ static void test_cmdline_demo_mem(void)
 	EXPECT_EQ(o.demo_mem, 0);
 }
 
+/* vm_budget=: seconds or a unit, 0/off for none, at most a day; unset means the default. */
+static void test_cmdline_vm_budget(void)
+{
+	struct kernel_options o = {0};
+	char secs[] = "vm_budget=30", ms[] = "vm_budget=500ms", s[] = "vm_budget=2s";
+	char off[] = "vm_budget=off", zero[] = "vm_budget=0", day[] = "vm_budget=86400";
+	char again[] = "vm_budget=30"; /* cmdline_parse() splits its buffer in place */
+	char bad[][24] = {"vm_budget=5min",  "vm_budget=ms", "vm_budget=s",
+			  "vm_budget=86401", "vm_budget=",   "vm_budget=-1"};
+
+	EXPECT_EQ(cmdline_vm_budget_ms(&o), 0);
+	o.run_tests = true;
+	EXPECT_EQ(cmdline_vm_budget_ms(&o), CMDLINE_TEST_VM_BUDGET_MS);
+	EXPECT_EQ(cmdline_parse(secs, &o), 0);
+	EXPECT_EQ(cmdline_vm_budget_ms(&o), 30000);
+	EXPECT_EQ(cmdline_parse(ms, &o), 0);
+	EXPECT_EQ(o.vm_budget_ms, 500);
+	EXPECT_EQ(cmdline_parse(s, &o), 0);
+	EXPECT_EQ(o.vm_budget_ms, 2000);
+	EXPECT_EQ(cmdline_parse(day, &o), 0);
+	EXPECT_EQ(o.vm_budget_ms, CMDLINE_VM_BUDGET_MAX_MS);
+	EXPECT_EQ(cmdline_parse(zero, &o), 0);
+	EXPECT_EQ(cmdline_vm_budget_ms(&o), 0);
+	EXPECT_EQ(cmdline_parse(again, &o), 0);
+	EXPECT_EQ(cmdline_parse(off, &o), 0);
+	/* Set to none: no default under test= either. */
+	EXPECT(o.vm_budget_set);
+	EXPECT_EQ(cmdline_vm_budget_ms(&o), 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		o = (struct kernel_options){0};
+		EXPECT_EQ(cmdline_parse(bad[i], &o), ERR_INVAL);
+		EXPECT(!o.vm_budget_set);
+	}
+}
+
 /* initrd= is taken out of the line, wherever and however often it appears. */
 static void test_cmdline_take(void)
 {
@@ -122,5 +157,6 @@ static void test_cmdline_demo_link(void)
 }
 
 KTAP_SUITE(suite_host_lib, "host-lib", KTAP_CASE(test_parse_u64), KTAP_CASE(test_snprintf),
-	   KTAP_CASE(test_cmdline_demo_mem), KTAP_CASE(test_cmdline), KTAP_CASE(test_cmdline_take),
+	   KTAP_CASE(test_cmdline_demo_mem), KTAP_CASE(test_cmdline_vm_budget),
+	   KTAP_CASE(test_cmdline), KTAP_CASE(test_cmdline_take),
 	   KTAP_CASE(test_cmdline_demo_link));

@@ -150,7 +150,12 @@ static void test_guest_verified_every_byte(void)
 	EXPECT(r[GRANULE_REPORT_BYTES_VERIFIED] > GUEST_RAM / 2);
 	EXPECT_EQ(r[GRANULE_REPORT_MISMATCHES], 0);
 	EXPECT(r[GRANULE_REPORT_BYTES_DISCARD] > 0);
-	EXPECT_EQ(r[GRANULE_REPORT_VCPUS], guest_nr_vcpus);
+	/*
+	 * The smp workload reports the vCPUs it ran on; given one vCPU (a
+	 * one-CPU machine) the guest skips it ("the VMM gave one vCPU") and
+	 * reports nothing.
+	 */
+	EXPECT_EQ(r[GRANULE_REPORT_VCPUS], guest_nr_vcpus > 1 ? guest_nr_vcpus : 0);
 }
 
 /* The VMM's side: faults on several vCPUs, one arrival per absent page, collapses. */
