@@ -138,23 +138,6 @@ extern const struct pt_format x86_64_5level_format;
 extern const struct pt_format x86_64_ept4_format; /* Intel EPT, 4-level walk */
 extern const struct pt_format x86_64_npt_format;  /* AMD NPT (long-mode format, U=1) */
 
-/*
- * arm64 stage 2 for an IPA size: the fewest levels, folding the first into up
- * to 16 concatenated root tables where the architecture allows (D8.2.7).
- * Returns 0, or ERR_INVAL (lib/errno.h) for an IPA size the 4K granule cannot
- * describe.
- */
-int arm64_s2_format_init(struct pt_format *fmt, unsigned ipa_bits);
-
-/*
- * x86 stage 2 (a copy of x86_64_ept4_format or x86_64_npt_format): how live
- * page-size changes are sequenced on a CPU with the ITLB-multihit erratum
- * (Intel without PSCHANGE_MC_NO) or AMD's TLB-multimatch erratum 383
- * (family 10h): break-before-make if either, else write then invalidate.
- * The rule and its sources: arch/x86_64/pt_format.c.
- */
-void x86_stage2_format_resize_init(struct pt_format *fmt, bool itlb_multihit, bool tlb_multimatch);
-
 /* Makes table stores so far visible to this and other CPUs' table walkers. */
 void arch_pt_publish(void);
 /*

@@ -217,6 +217,8 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 		return opt_demo_policy(o, value);
 	if (!strcmp(key, "vm_budget"))
 		return opt_vm_budget(o, value);
+	if (!strcmp(key, "stress_rounds"))
+		return opt_count(key, value, 1, 1000000, &o->stress_rounds);
 	if (!strcmp(key, "semihosting"))
 		return opt_flag(&o->semihosting, value);
 	if (!strcmp(key, "quiet"))
@@ -226,7 +228,7 @@ static int apply_option(struct kernel_options *o, char *key, char *value)
 		return 0;
 	printf("granule: cmdline: unknown option '%s' (known: test= smp= demo[=MODE] demo_mem= "
 	       "demo_vcpus= demo_latency= demo_bandwidth= demo_policy= vm_budget= bbm= hvo= "
-	       "bbm_study[=N] semihosting quiet)\n",
+	       "bbm_study[=N] stress_rounds= semihosting quiet)\n",
 	       key);
 	return ERR_NOENT;
 }

@@ -72,6 +72,12 @@ struct kernel_options {
 	/* hvo=off|a|b|c|d|e: the vmemmap optimization strategy (mm/hvo.h); default e. */
 	unsigned hvo;
 	bool hvo_set;
+	/*
+	 * stress_rounds=N: at most N rounds in each stress case of the test
+	 * suites (the hvo stress); 0, unset: each case's own count. For an
+	 * emulator where every table write traps (kvm_pvm's shadow paging).
+	 */
+	unsigned stress_rounds;
 	/* semihosting: end the run through Arm semihosting (emulators only). */
 	bool semihosting;
 	/* console=none|serial: silence or keep the serial console. */

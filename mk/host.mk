@@ -4,7 +4,7 @@ HOST_BUILD := build/host
 HOST_CC ?= cc
 HOST_CFLAGS := -std=gnu11 -O1 -g -I. -DHOST_TEST -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -fno-strict-aliasing -MMD -MP
-HOST_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c mm/grace.c lib/ktap.c lib/parse.c lib/memzero.c \
+HOST_SRCS := mm/memmap.c mm/pmm.c mm/pgtable.c mm/gather.c mm/grace.c lib/ktap.c lib/parse.c lib/memzero.c lib/id_pool.c \
 	kernel/cmdline.c arch/arm64/pt_format.c arch/arm64/tlbi.c arch/x86_64/pt_format.c \
 	$(filter-out tests/host/bench.c tests/host/stress.c tests/host/explore.c,$(wildcard tests/host/*.c))
 HOST_OBJS := $(patsubst %.c,$(HOST_BUILD)/%.o,$(HOST_SRCS)) $(HOST_BUILD)/lib/printf_renamed.o

@@ -66,6 +66,15 @@ extern struct arm64_mmu_regs arm64_mmu;
 void arm64_mmu_switch(const struct arm64_mmu_regs *regs);
 
 /* Interrupt dispatch (platform.c) and the C side of vectors.S. */
+/* Data-cache maintenance by VA to the Point of Coherency (arch/arm64/cache.c). */
+enum arm64_dcache_op {
+	DCACHE_CLEAN,	    /* DC CVAC: memory gets what the caches hold */
+	DCACHE_INVAL,	    /* DC IVAC: the next read comes from memory */
+	DCACHE_CLEAN_INVAL, /* DC CIVAC: both */
+};
+/* op on every line [start, start + size) touches, completed (DSB SY) on return. */
+void arm64_dcache_poc(enum arm64_dcache_op op, u64 start, u64 size);
+
 void arm64_handle_irq(struct exception_frame *f);
 void arm64_handle_sync(struct exception_frame *f);
 void arm64_handle_unexpected(struct exception_frame *f, u64 kind);

@@ -5,6 +5,7 @@
 #include "arch/arm64/sysreg.h"
 #include "arch/arm64/tlbi.h"
 #include "arch/pt_format.h"
+#include "arch/tlb_plan.h"
 #include "boot/boot_info.h"
 #include "kernel/percpu.h"
 #include "lib/printf.h"
@@ -89,16 +90,6 @@ static u64 sctlr_value(void)
 	return on | (arm64_at_el2 ? SCTLR_EL2_RES1 : SCTLR_EL1_RES1);
 }
 
-/* DC IVAC over [start, start + size): Arm ARM D7.5.9, by VA to the Point of Coherency. */
-static void dcache_inval_poc(u64 start, u64 size)
-{
-	u64 line = 4ULL << FIELD_GET(read_sysreg(ctr_el0), 19, 16); /* DminLine, in words */
-
-	for (u64 a = ALIGN_DOWN(start, line); a < start + size; a += line)
-		__asm__ volatile("dc ivac, %0" : : "r"(a) : "memory");
-	dsb(sy);
-}
-
 /*
  * Until now every data access was Device-nGnRnE (MMU off, Arm ARM D8.2.10):
  * the writes went to memory around the caches, which may still hold clean
@@ -115,7 +106,7 @@ static void invalidate_ram_before_caches(void)
 
 	for (unsigned i = 0; bi && i < bi->nr_ranges; i++)
 		if (bi->ranges[i].type == MEM_USABLE)
-			dcache_inval_poc(bi->ranges[i].base, bi->ranges[i].size);
+			arm64_dcache_poc(DCACHE_INVAL, bi->ranges[i].base, bi->ranges[i].size);
 }
 
 void arch_kernel_pt_activate(paddr_t root)
@@ -186,27 +177,25 @@ static void issue_tlbi(u64 op, bool is_range, void *ctx)
  */
 void arch_kernel_tlb_flush_range(u64 va, u64 size, unsigned level)
 {
-	u64 step = level <= 2 ? pt_level_size(level) : PAGE_SIZE;
-	u64 start = ALIGN_DOWN(va, step), end = ALIGN_UP(va + size, step);
-	u64 pages = (end - start) >> PAGE_SHIFT;
 	/*
 	 * With TCR_EL2.DS (LPA2) a range TLBI's base address is VA[52:16], in
 	 * 64 KiB units (the TLBI RVAE2IS operand when TCR_ELx.DS is 1), which
 	 * tlbi_range_plan() does not encode: LPA2 kernels invalidate by VA.
 	 */
 	bool by_range = arm64_features.tlbi_range >= 2 && !kernel_lpa2();
+	struct tlb_plan p = tlb_plan(va, size, level, by_range ? ~0ULL : TLBI_OPS_LIMIT);
+	u64 pages = (p.end - p.start) >> PAGE_SHIFT;
 
-	if ((by_range && pages > TLBI_RANGE_MAX_PAGES) ||
-	    (!by_range && (end - start) / step > TLBI_OPS_LIMIT)) {
+	if (p.full || (by_range && pages > TLBI_RANGE_MAX_PAGES)) {
 		arch_kernel_tlb_flush_all();
 		return;
 	}
 	count_tlb(0, 3); /* DSB ISHST, DSB ISH, ISB */
 	dsb(ishst);
 	if (by_range)
-		tlbi_range_plan(start, pages, level, arm64_features.ttl, issue_tlbi, NULL);
+		tlbi_range_plan(p.start, pages, level, arm64_features.ttl, issue_tlbi, NULL);
 	else
-		for (u64 a = start; a < end; a += step)
+		for (u64 a = p.start; a < p.end; a += p.step)
 			issue_tlbi(tlbi_va_operand(a, level, arm64_features.ttl), false, NULL);
 	dsb(ish);
 	isb();

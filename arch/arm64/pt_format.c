@@ -4,6 +4,7 @@
  * "Translation table descriptor formats"). Pure data and pure functions:
  * compiled into the kernel and into the host tests alike.
  */
+#include "arch/arm64/pt_format.h"
 #include "arch/pt_format.h"
 
 /* Descriptor bits (D8.3.1, D8.3.2). */

@@ -49,16 +49,6 @@ unsigned arch_smp_discover(struct boot_info *bi)
 
 static struct arm64_secondary_boot boot_blocks[MAX_CPUS] __aligned(64);
 
-/* Clean to the point of coherency: the target reads with its data cache off. */
-static void clean_dcache_range(const void *p, u64 size)
-{
-	u64 line = 4ULL << FIELD_GET(read_sysreg(ctr_el0), 19, 16); /* DminLine, in words */
-
-	for (u64 a = ALIGN_DOWN((u64)p, line); a < (u64)p + size; a += line)
-		__asm__ volatile("dc cvac, %0" : : "r"(a) : "memory");
-	dsb(sy);
-}
-
 int arch_cpu_start(unsigned cpu, u64 hwid, void *stack_top)
 {
 	struct arm64_secondary_boot *b = &boot_blocks[cpu];
@@ -73,7 +63,7 @@ int arch_cpu_start(unsigned cpu, u64 hwid, void *stack_top)
 	b->percpu = (u64)&percpu[cpu];
 	b->vbar = (u64)(arm64_at_el2 ? arm64_vectors_el2 : arm64_vectors_el1);
 	b->entry_el = arm64_features.entry_el;
-	clean_dcache_range(b, sizeof(*b));
+	arm64_dcache_poc(DCACHE_CLEAN, (u64)(uintptr_t)b, sizeof(*b));
 	/* The image is identity mapped, so these addresses are also physical. */
 	rc = psci_call(PSCI_CPU_ON, hwid, (u64)arm64_secondary_entry, (u64)b);
 	if (rc != PSCI_SUCCESS) {

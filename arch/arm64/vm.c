@@ -7,12 +7,14 @@
  */
 #include "arch/arch.h"
 #include "arch/arm64/arm64.h"
+#include "arch/arm64/pt_format.h"
 #include "arch/arm64/sysreg.h"
 #include "arch/arm64/tlbi.h"
 #include "arch/arm64/vm.h"
 #include "arch/pt_format.h"
+#include "arch/tlb_plan.h"
 #include "kernel/percpu.h"
-#include "lib/spinlock.h"
+#include "lib/id_pool.h"
 #include "vmm/exit.h"
 
 /*
@@ -150,34 +152,11 @@ static u64 vtcr_value(const struct pt_format *fmt)
 
 /* ---- VMIDs: 0 is left to the host (arch_vcpu_put), so it is never a guest's ---- */
 
-static u64 vmid_used[BIT(16) / 64];
-static struct spinlock vmid_lock = SPINLOCK_INIT;
-
-static u32 vmid_alloc(void)
-{
-	u32 limit = 1u << arm64_features.vmid_bits, found = 0;
-
-	spin_lock(&vmid_lock);
-	for (u32 id = 1; id < limit && !found; id++) {
-		if (!(vmid_used[id / 64] & BIT(id % 64))) {
-			vmid_used[id / 64] |= BIT(id % 64);
-			found = id;
-		}
-	}
-	spin_unlock(&vmid_lock);
-	return found;
-}
-
-static void vmid_free(u32 id)
-{
-	spin_lock(&vmid_lock);
-	vmid_used[id / 64] &= ~BIT(id % 64);
-	spin_unlock(&vmid_lock);
-}
+ID_POOL_DEFINE(vmids, BIT(16));
 
 int arch_vm_init(struct arch_vm *avm, const struct pt_format *fmt, paddr_t root)
 {
-	u32 id = vmid_alloc();
+	u32 id = id_pool_alloc(&vmids, 1u << arm64_features.vmid_bits);
 
 	if (!id)
 		return ERR_BUSY;
@@ -191,7 +170,7 @@ void arch_vm_destroy(struct arch_vm *avm)
 {
 	/* The next VM with this VMID must not meet this one's translations. */
 	arch_vm_tlb_flush_all(avm);
-	vmid_free(avm->id);
+	id_pool_free(&vmids, avm->id);
 	avm->id = 0;
 }
 
@@ -237,19 +216,18 @@ static void vttbr_return(const struct arch_vm *avm, u64 old)
  */
 void arch_vm_tlb_flush_range(const struct arch_vm *avm, u64 gpa, u64 size, unsigned level)
 {
-	u64 step = level <= 2 ? pt_level_size(level) : PAGE_SIZE;
-	u64 start = ALIGN_DOWN(gpa, step), end = ALIGN_UP(gpa + size, step);
+	struct tlb_plan p = tlb_plan(gpa, size, level, S2_TLBI_OPS_LIMIT);
 	unsigned long flags;
 	u64 old;
 
-	if ((end - start) / step > S2_TLBI_OPS_LIMIT) {
+	if (p.full) {
 		arch_vm_tlb_flush_all(avm);
 		return;
 	}
 	flags = arch_irq_save();
 	old = vttbr_borrow(avm);
 	dsb(ish);
-	for (u64 a = start; a < end; a += step)
+	for (u64 a = p.start; a < p.end; a += p.step)
 		__asm__ volatile("tlbi ipas2e1is, %0"
 				 :
 				 : "r"(tlbi_va_operand(a, level, arm64_features.ttl))
@@ -285,12 +263,7 @@ void arch_vm_tlb_flush_all(const struct arch_vm *avm)
  */
 void arch_vm_cache_sync(void *host_va, u64 size, bool exec)
 {
-	u64 line = 4ULL << FIELD_GET(read_sysreg(ctr_el0), 19, 16);
-	u64 start = (u64)(uintptr_t)host_va;
-
-	for (u64 a = ALIGN_DOWN(start, line); a < start + size; a += line)
-		__asm__ volatile("dc civac, %0" : : "r"(a) : "memory");
-	dsb(ish);
+	arm64_dcache_poc(DCACHE_CLEAN_INVAL, (u64)(uintptr_t)host_va, size);
 	if (!exec)
 		return;
 	__asm__ volatile("ic ialluis" : : : "memory");

@@ -5,6 +5,7 @@
  */
 #include "arch/arch.h"
 #include "arch/pt_format.h"
+#include "arch/tlb_plan.h"
 #include "arch/x86_64/x86.h"
 #include "kernel/panic.h"
 #include "kernel/percpu.h"
@@ -105,24 +106,21 @@ struct flush_request {
 
 /*
  * INVLPG of any address in a page drops that page's entries whatever their G
- * bit and size (SDM Vol 3 4.10.4.1), so with a known leaf level one INVLPG per
- * leaf is enough; an unknown level (~0u) steps by 4K.
+ * bit and size (SDM Vol 3 4.10.4.1): one per leaf (arch/tlb_plan.h).
  */
 static void local_flush_range(u64 va, u64 size, unsigned level)
 {
-	u64 step = level <= 2 ? pt_level_size(level) : PAGE_SIZE;
-	u64 start = ALIGN_DOWN(va, step);
-	u64 end = ALIGN_UP(va + size, step);
+	struct tlb_plan p = tlb_plan(va, size, level, FLUSH_ALL_THRESHOLD);
 
 	if (!size)
 		return;
-	if ((end - start) / step > FLUSH_ALL_THRESHOLD) {
+	if (p.full) {
 		local_flush_all();
 		return;
 	}
-	tlb_counts[this_cpu_id()][0] += (end - start) / step;
-	for (u64 p = start; p < end; p += step)
-		invlpg(p);
+	tlb_counts[this_cpu_id()][0] += p.ops;
+	for (u64 a = p.start; a < p.end; a += p.step)
+		invlpg(a);
 }
 
 static void flush_range_ipi(void *arg)

@@ -5,6 +5,7 @@
  * functions: compiled into the kernel and into the host tests alike.
  */
 #include "arch/pt_format.h"
+#include "arch/x86_64/pt_format.h"
 
 #define PTE_P	BIT(0)
 #define PTE_RW	BIT(1)

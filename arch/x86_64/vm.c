@@ -8,6 +8,7 @@
  */
 #include "arch/arch.h"
 #include "arch/pt_format.h"
+#include "arch/x86_64/pt_format.h"
 #include "arch/x86_64/vm_common.h"
 #include "arch/x86_64/x86.h"
 

@@ -8,7 +8,7 @@
 #include "arch/x86_64/vm_common.h"
 #include "arch/x86_64/x86.h"
 #include "kernel/percpu.h"
-#include "lib/spinlock.h"
+#include "lib/id_pool.h"
 #include "lib/string.h"
 
 #define CR0_EM	   BIT(2)
@@ -159,22 +159,12 @@ static u32 id_gen[X86_VM_IDS];
 static u32 id_seen[MAX_CPUS][X86_VM_IDS];
 static u32 id_running[MAX_CPUS];
 static u64 cpu_exits[MAX_CPUS];
-static u64 id_used[X86_VM_IDS / 64];
-static struct spinlock id_lock = SPINLOCK_INIT;
+ID_POOL_DEFINE(vm_ids, X86_VM_IDS);
 
 u32 x86_vm_id_alloc(u32 limit)
 {
-	u32 found = 0;
+	u32 found = id_pool_alloc(&vm_ids, limit);
 
-	limit = MIN(limit, (u32)X86_VM_IDS);
-	spin_lock(&id_lock);
-	for (u32 id = 1; id < limit && !found; id++) {
-		if (!(id_used[id / 64] & BIT(id % 64))) {
-			id_used[id / 64] |= BIT(id % 64);
-			found = id;
-		}
-	}
-	spin_unlock(&id_lock);
 	/* Whatever a previous VM left tagged with this id on any CPU goes at its first entry. */
 	if (found)
 		__atomic_fetch_add(&id_gen[found], 1, __ATOMIC_SEQ_CST);
@@ -183,9 +173,7 @@ u32 x86_vm_id_alloc(u32 limit)
 
 void x86_vm_id_free(u32 id)
 {
-	spin_lock(&id_lock);
-	id_used[id / 64] &= ~BIT(id % 64);
-	spin_unlock(&id_lock);
+	id_pool_free(&vm_ids, id);
 }
 
 /*

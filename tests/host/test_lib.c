@@ -4,6 +4,7 @@
 
 #include "tests/host/harness.h"
 #include "kernel/cmdline.h"
+#include "lib/id_pool.h"
 #include "lib/parse.h"
 
 int gr_snprintf(char *buf, size_t size, const char *fmt, ...);
@@ -114,6 +115,41 @@ static void test_cmdline_vm_budget(void)
 	}
 }
 
+/* stress_rounds=: a count from 1; unset (0) leaves each stress case its own. */
+static void test_cmdline_stress_rounds(void)
+{
+	struct kernel_options o = {0};
+	char twenty[] = "stress_rounds=20";
+	char bad[][24] = {"stress_rounds=0", "stress_rounds=", "stress_rounds=2k",
+			  "stress_rounds=1000001"};
+
+	EXPECT_EQ(cmdline_parse(twenty, &o), 0);
+	EXPECT_EQ(o.stress_rounds, 20);
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		o = (struct kernel_options){0};
+		EXPECT_EQ(cmdline_parse(bad[i], &o), ERR_INVAL);
+		EXPECT_EQ(o.stress_rounds, 0);
+	}
+}
+
+/* The lowest free id, never 0, below both the caller's limit and the pool's capacity. */
+static void test_id_pool(void)
+{
+	ID_POOL_DEFINE(pool, 128);
+
+	EXPECT_EQ(id_pool_alloc(&pool, 4), 1);
+	EXPECT_EQ(id_pool_alloc(&pool, 4), 2);
+	EXPECT_EQ(id_pool_alloc(&pool, 4), 3);
+	EXPECT_EQ(id_pool_alloc(&pool, 4), 0); /* the CPU tags ids below 4 only */
+	id_pool_free(&pool, 2);
+	id_pool_free(&pool, 0);	  /* never handed out: ignored */
+	id_pool_free(&pool, 500); /* outside the pool: ignored */
+	EXPECT_EQ(id_pool_alloc(&pool, 4), 2);
+	for (u32 id = 4; id < 128; id++)
+		EXPECT_EQ(id_pool_alloc(&pool, 1u << 16), id);
+	EXPECT_EQ(id_pool_alloc(&pool, 1u << 16), 0); /* capacity, not the limit, ends it */
+}
+
 /* initrd= is taken out of the line, wherever and however often it appears. */
 static void test_cmdline_take(void)
 {
@@ -158,5 +194,5 @@ static void test_cmdline_demo_link(void)
 
 KTAP_SUITE(suite_host_lib, "host-lib", KTAP_CASE(test_parse_u64), KTAP_CASE(test_snprintf),
 	   KTAP_CASE(test_cmdline_demo_mem), KTAP_CASE(test_cmdline_vm_budget),
-	   KTAP_CASE(test_cmdline), KTAP_CASE(test_cmdline_take),
-	   KTAP_CASE(test_cmdline_demo_link));
+	   KTAP_CASE(test_cmdline_stress_rounds), KTAP_CASE(test_id_pool), KTAP_CASE(test_cmdline),
+	   KTAP_CASE(test_cmdline_take), KTAP_CASE(test_cmdline_demo_link));

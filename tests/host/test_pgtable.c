@@ -7,6 +7,8 @@
 #include <stdio.h>
 
 #include "tests/host/harness.h"
+#include "arch/arm64/pt_format.h"
+#include "arch/x86_64/pt_format.h"
 #include "mm/kmap.h"
 #include "mm/pmm.h"
 

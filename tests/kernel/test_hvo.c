@@ -6,6 +6,7 @@
  * in this CPU's timer interrupt while this CPU optimizes and restores.
  */
 #include "arch/arch.h"
+#include "kernel/cmdline.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
 #include "kernel/timer.h"
@@ -214,11 +215,19 @@ static bool stress_pages_alloc(void)
 	return true;
 }
 
-static void stress_one_strategy(enum hvo_strategy s)
+/* The strategy's own count, capped by stress_rounds= (kernel/cmdline.h). */
+static unsigned stress_rounds(enum hvo_strategy s)
 {
 	unsigned rounds = s == HVO_RENDEZVOUS		     ? STRESS_ROUNDS_RENDEZVOUS
 			  : arch_tlb_flush_interrupts_cpus() ? STRESS_ROUNDS_SHOOTDOWN
 							     : STRESS_ROUNDS;
+
+	return kopt.stress_rounds && kopt.stress_rounds < rounds ? kopt.stress_rounds : rounds;
+}
+
+static void stress_one_strategy(enum hvo_strategy s)
+{
+	unsigned rounds = stress_rounds(s);
 	struct hvo_stats before, after;
 	u64 reads = 0, bad = 0, lost = 0;
 	unsigned readers;

@@ -550,36 +550,59 @@ def notable_features(lines):
     return text + ("; lacks " + ", ".join(lacks) if lacks else "")
 
 
-def model_result(cfg, v, lines):
-    """One cell: passed/failed counts, the whole-run skip, or the kernel's refusal."""
+NOT_USABLE = re.compile(r"^#?\s*(.*\bnot usable here\b.*)$")
+
+
+def model_result(v):
+    """The result cell: passed/failed counts, the whole-run skip, or what failed."""
     if v.skip:
         return f"skipped: {v.skip}"
     if v.failed:
         why = "; ".join(v.problems[:2]) or ", ".join(
             c.name for c in v.cases if c.status == ktap.FAIL)[:200]
         return f"**FAIL** ({v.failed}): {why}"
-    refusal = [l.strip() for l in lines if re.search(r"refus|unavailable|not usable|needs ", l)]
-    skipped = sorted({c.reason for c in v.cases if c.status == ktap.SKIP and c.reason})
-    cell = f"pass ({v.passed} ok" + (f", {v.skipped} skipped" if v.skipped else "") + ")"
-    notes = (skipped + refusal)[:3]
-    return cell + ("; " + "; ".join(n.replace("|", "/") for n in notes) if notes else "")
+    return f"pass ({v.passed} ok" + (f", {v.skipped} skipped" if v.skipped else "") + ")"
+
+
+def model_limits(v, lines):
+    """Why parts did not run on this model: its skipped cases' reasons and the strategies or
+    modes the kernel called not usable here, each once, in the order they appeared."""
+    reasons = [c.reason for c in v.cases if c.status == ktap.SKIP and c.reason]
+    reasons += [m.group(1).strip() for m in map(NOT_USABLE.match, (l.strip() for l in lines)) if m]
+    return list(dict.fromkeys(r.replace("|", "/") for r in reasons))
 
 
 def write_cpu_table(path, table, args, kvm):
+    """One table for the run. A limit every model of a matrix section shares (the section boots
+    no guest ELF, x86 has no PSCI) is said once under the table, so a row shows what sets its
+    model apart."""
     qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True)
     version = (qemu.stdout.splitlines() or ["QEMU version unknown"])[0]
+    limits = [model_limits(v, lines) for _, v, lines in table]
+    common = {}
+    for section in dict.fromkeys(c["model_of"] for c, _, _ in table):
+        ran = [set(l) for (c, v, _), l in zip(table, limits)
+               if c["model_of"] == section and not v.skip]
+        common[section] = set.intersection(*ran) if len(ran) > 1 else set()
     rows = [f"### {args.accel.upper()}{' and Bochs' if args.accel == 'tcg' else ''}: "
             f"{', '.join(sorted({c['model_of'] for c, _, _ in table}))}",
             "",
             f"Written by `tests/run/runner.py --cpu-table` on {time.strftime('%Y-%m-%d')} "
             f"({version}).",
             "",
-            "| arch | emulator | CPU model | result | features the kernel reported |",
-            "|---|---|---|---|---|"]
-    for cfg, v, lines in table:
+            "| arch | emulator | CPU model | result | what did not run, and why "
+            "| features the kernel reported |",
+            "|---|---|---|---|---|---|"]
+    for (cfg, v, lines), limit in zip(table, limits):
         emulator = cfg["emulator"] if cfg["emulator"] == "bochs" else f"QEMU {args.accel.upper()}"
-        rows.append(f"| {cfg['arch']} | {emulator} | `{cfg['cpu']}` | {model_result(cfg, v, lines)} "
-                    f"| {notable_features(lines).replace('|', '/')} |")
+        own = [r for r in limit if r not in common[cfg["model_of"]]]
+        rows.append(f"| {cfg['arch']} | {emulator} | `{cfg['cpu']}` | {model_result(v)} "
+                    f"| {'; '.join(own) or '-'} | {notable_features(lines).replace('|', '/')} |")
+    for section, shared in common.items():
+        seen = [r for (c, _, _), l in zip(table, limits) if c["model_of"] == section for r in l]
+        if shared:
+            rows += ["", f"Not run on any model of `[{section}]`: "
+                     + "; ".join(r for r in dict.fromkeys(seen) if r in shared) + "."]
     with open(path, "w") as f:
         f.write("\n".join(rows) + "\n")
 

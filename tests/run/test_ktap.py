@@ -204,5 +204,33 @@ class Launchers(unittest.TestCase):
                                    "files": "a.elf"})
 
 
+class CpuTableTest(unittest.TestCase):
+    """runner.write_cpu_table: a row names what sets its model apart; what every model of a
+    section shares is said once under the table."""
+
+    ARGS = type("Args", (), {"accel": "tcg"})
+
+    def row(self, model, skips, lines=()):
+        cfg = {"arch": "arm64", "emulator": "qemu", "cpu": model, "model_of": "cpus-arm64"}
+        cases = [ktap.Case(f"c{i}", ktap.SKIP, why) for i, why in enumerate(skips)]
+        v = runner.Verdict(passed=3, skipped=len(skips), cases=cases)
+        return cfg, v, list(lines) + ["feature: EL2, FEAT_BBM level 0, VHE no"]
+
+    def test_shared_skip_said_once_own_limit_in_row(self):
+        import tempfile
+        table = [self.row("a53", ["no guest ELF"], ["# strategy c: not usable here: needs BBM 1"]),
+                 self.row("max", ["no guest ELF"])]
+        with tempfile.NamedTemporaryFile("r", suffix=".md") as f:
+            runner.write_cpu_table(f.name, table, self.ARGS, None)
+            text = f.read()
+        a53 = next(l for l in text.splitlines() if "`a53`" in l)
+        mx = next(l for l in text.splitlines() if "`max`" in l)
+        self.assertIn("| pass (3 ok, 1 skipped) | strategy c: not usable here: needs BBM 1 |", a53)
+        self.assertIn("| pass (3 ok, 1 skipped) | - |", mx)
+        self.assertNotIn("no guest ELF", a53 + mx)
+        self.assertIn("Not run on any model of `[cpus-arm64]`: no guest ELF.", text)
+        self.assertIn("EL2, FEAT_BBM level 0; lacks VHE", a53)
+
+
 if __name__ == "__main__":
     unittest.main()
