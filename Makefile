@@ -16,7 +16,7 @@ $(error ARCH must be arm64 or x86_64, not '$(ARCH)')
 endif
 
 # Generic code: the same objects on every architecture.
-COMMON_SRCS := $(wildcard boot/*.c kernel/*.c lib/*.c mm/*.c vmm/*.c tests/kernel/*.c)
+COMMON_SRCS := $(wildcard arch/*.c boot/*.c kernel/*.c lib/*.c mm/*.c vmm/*.c tests/kernel/*.c)
 
 WARNINGS := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-missing-field-initializers

@@ -23,6 +23,7 @@
 #include "kernel/smp.h"
 #include "lib/errno.h"
 #include "lib/printf.h"
+#include "mm/huge_page.h"
 #include "mm/hvo.h"
 #include "mm/kmap.h"
 #include "mm/pgtable.h"
@@ -111,11 +112,11 @@ static int study_strategy(enum hvo_strategy s, unsigned rounds)
 	unsigned nreaders;
 	paddr_t pa;
 
-	pa = pmm_alloc_huge(ORDER_2M);
+	pa = huge_page_alloc(ORDER_2M);
 	if (!pa_addr(pa) || !hvo_is_optimized(pa)) {
 		printf("bbm-study: strategy %s: could not optimize a 2 MiB page\n", name);
 		if (pa_addr(pa))
-			pmm_free(pa, ORDER_2M);
+			huge_page_free(pa, ORDER_2M);
 		return ERR_NOMEM;
 	}
 	nreaders = start_readers(pa);
@@ -131,7 +132,7 @@ static int study_strategy(enum hvo_strategy s, unsigned rounds)
 	printf("bbm-study: strategy %s: %u rounds, %u readers, %llu reads\n", hvo_strategy_name(s),
 	       rounds, nreaders, (unsigned long long)readers.reads);
 	readers.reads = 0;
-	pmm_free(pa, ORDER_2M);
+	huge_page_free(pa, ORDER_2M);
 	return 0;
 }
 

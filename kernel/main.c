@@ -4,12 +4,12 @@
 #include "boot/boot_info.h"
 #include "kernel/bbm_study.h"
 #include "kernel/cmdline.h"
-#include "mm/hvo.h"
 #include "kernel/demo.h"
-#include "kernel/panic.h"
 #include "kernel/smp.h"
 #include "kernel/stack.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
+#include "mm/hvo.h"
 #include "mm/kernel_image.h"
 #include "mm/kmap.h"
 #include "mm/memmap.h"
@@ -18,6 +18,12 @@
 #include "tests/kernel/suites.h"
 
 u8 boot_stack[STACK_GUARD_SIZE + STACK_SIZE] __aligned(PAGE_SIZE);
+
+/* HVO's rendezvous reaches the other CPUs this way (mm/hvo.h). */
+static int smp_call_nowait(unsigned cpu, void (*fn)(void *), void *arg)
+{
+	return smp_call(cpu, fn, arg, false);
+}
 
 static const char *const protocol_names[] = {
 	[BOOT_ARM64_IMAGE] = "arm64 Image",
@@ -66,7 +72,7 @@ __noreturn void kernel_main(struct boot_info *bi)
 	pmm_init(bi);
 	kmap_init(bi);
 	pmm_report();
-	hvo_init();
+	hvo_init(kopt.hvo_set ? (enum hvo_strategy)kopt.hvo : HVO_DEFAULT, smp_call_nowait);
 	arch_platform_init(bi);
 	smp_init(bi);
 	printf("granule: ready (%u CPUs, %llu MiB free)\n", smp_online_count(),

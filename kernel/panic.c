@@ -2,8 +2,8 @@
 #include <stdarg.h>
 
 #include "arch/arch.h"
-#include "kernel/panic.h"
 #include "kernel/smp.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 
 __noreturn void kernel_exit(int status)

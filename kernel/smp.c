@@ -8,7 +8,7 @@
 #include "lib/errno.h"
 #include "boot/boot_info.h"
 #include "kernel/cmdline.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "lib/spinlock.h"
 #include "mm/kmap.h"

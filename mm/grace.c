@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include "lib/panic.h"
 #include "mm/grace.h"
-#include "kernel/panic.h"
 
 struct grace_slot grace_slots[GRACE_SLOTS];
 u64 grace_epoch = 1;

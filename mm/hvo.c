@@ -26,11 +26,9 @@
 #include "mm/hvo.h"
 #include "arch/arch.h"
 #include "arch/pt_format.h"
-#include "kernel/cmdline.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
-#include "kernel/smp.h"
 #include "lib/errno.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "mm/kmap.h"
@@ -53,6 +51,7 @@ static const char *const strategy_names[HVO_STRATEGIES] = {
 static enum hvo_strategy strategy = HVO_OFF;
 static paddr_t shared_tails; /* one page of canonical tail struct pages, mapped read-only */
 static struct spinlock hvo_lock;
+static hvo_cpu_call_fn cpu_call; /* how park_others() reaches the other CPUs (hvo_init) */
 static struct hvo_stats stats;
 static struct pt_live_stats live;
 /*
@@ -185,7 +184,7 @@ static bool park_others(void)
 
 	rendezvous.release = false;
 	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++)
-		if (cpu != this_cpu_id() && !smp_call(cpu, park, NULL, false))
+		if (cpu != this_cpu_id() && !cpu_call(cpu, park, NULL))
 			others++;
 	while (__atomic_load_n(&rendezvous.arrived, __ATOMIC_ACQUIRE) < others) {
 		if (arch_counter_read() - start > limit) {
@@ -509,21 +508,17 @@ bool hvo_set_strategy(enum hvo_strategy s)
 	return true;
 }
 
-/*
- * The default is e on every CPU: its tail remaps never break, and the one
- * split per 2M of vmemmap uses the best sequence the CPU has (docs/bbm-study.md
- * has the figures behind the choice).
- */
-void hvo_init(void)
+void hvo_init(enum hvo_strategy want, hvo_cpu_call_fn call)
 {
-	enum hvo_strategy want = kopt.hvo_set ? (enum hvo_strategy)kopt.hvo : HVO_NO_BREAK;
 	const char *why;
 	struct page *tails;
 
 	spin_lock_init(&hvo_lock);
+	cpu_call = call;
 	if (want != HVO_OFF && !strategy_usable(want, &why)) {
-		printf("hvo: strategy %s unusable here (%s): using e\n", strategy_names[want], why);
-		want = HVO_NO_BREAK;
+		printf("hvo: strategy %s unusable here (%s): using %s\n", strategy_names[want], why,
+		       strategy_names[HVO_DEFAULT]);
+		want = HVO_DEFAULT;
 	}
 	shared_tails = pmm_alloc(ORDER_4K);
 	if (!pa_addr(shared_tails)) {

@@ -40,8 +40,22 @@ struct hvo_stats {
 	u64 breaks, break_ticks, break_ticks_max, nt_sequences, direct_resizes;
 };
 
-/* Chooses the strategy (hvo= option, else the default for the CPU) and prints it. */
-void hvo_init(void);
+/*
+ * How strategy a reaches the other CPUs: runs fn(arg) on cpu without waiting
+ * for it; 0, or nonzero when cpu is not online (kernel/smp.h's smp_call()).
+ */
+typedef int (*hvo_cpu_call_fn)(unsigned cpu, void (*fn)(void *), void *arg);
+/*
+ * The default: its tail remaps never break, and the one split per 2M of
+ * vmemmap uses the best sequence the CPU has (docs/bbm-study.md has the
+ * figures behind the choice).
+ */
+#define HVO_DEFAULT HVO_NO_BREAK
+/*
+ * Sets HVO up with strategy want (the default, with a message, when this CPU
+ * cannot use want) and cpu_call for its rendezvous, and prints the choice.
+ */
+void hvo_init(enum hvo_strategy want, hvo_cpu_call_fn cpu_call);
 enum hvo_strategy hvo_strategy(void);
 /* Why this CPU cannot use s, or NULL when it can. */
 const char *hvo_strategy_unusable(enum hvo_strategy s);

@@ -6,9 +6,9 @@
  */
 #include "mm/kmap.h"
 #include "arch/arch.h"
-#include "kernel/panic.h"
 #include "kernel/stack.h"
 #include "lib/errno.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "mm/kernel_image.h"
 #include "mm/memmap.h"

@@ -7,7 +7,7 @@
  * handing out a page the firmware still uses corrupts state much later.
  */
 #include "mm/memmap.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 

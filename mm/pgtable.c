@@ -35,7 +35,7 @@
  * section covers at most one table's entries and one break-before-make.
  */
 #include "mm/pgtable.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "lib/memzero.h"
 #include "lib/string.h"

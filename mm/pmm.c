@@ -9,11 +9,10 @@
  * never be mistaken for a free buddy.
  */
 #include "mm/pmm.h"
-#include "kernel/panic.h"
 #include "lib/memzero.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "lib/string.h"
-#include "mm/hvo.h"
 #include "mm/kmap.h"
 #include "mm/memmap.h"
 
@@ -254,13 +253,10 @@ void pmm_free(paddr_t pa, unsigned order)
 		panic("pmm_free(0x%llx, order %u): page is %s order %u (double free?)",
 		      (unsigned long long)pa_addr(pa), order,
 		      p->state == PAGE_ALLOCATED_HEAD ? "allocated" : "not allocated", p->order);
-	/* Tail struct pages must be writable again before the buddy may split the block. */
-	if ((p->flags & PAGE_FLAG_HVO) && !hvo_restore(pa, order)) {
-		printf("pmm: no memory to restore the vmemmap of 0x%llx: the block stays "
-		       "allocated\n",
-		       (unsigned long long)pa_addr(pa));
-		return;
-	}
+	/* Its tail struct pages are shared read-only: huge_page_free() restores them first. */
+	if (p->flags & PAGE_FLAG_HVO)
+		panic("pmm_free(0x%llx, order %u): an optimized huge page (mm/huge_page.h)",
+		      (unsigned long long)pa_addr(pa), order);
 	flags = spin_lock_irqsave(&pmm_lock);
 	free_block(pfn, order);
 	spin_unlock_irqrestore(&pmm_lock, flags);
@@ -331,15 +327,6 @@ void pmm_add_late_memory(void)
 			free_range(base, r->base + r->size);
 	}
 	boot_identity_limit = ~0ULL;
-}
-
-paddr_t pmm_alloc_huge(unsigned order)
-{
-	paddr_t pa = pmm_alloc_uninit(order);
-
-	if (pa_addr(pa))
-		hvo_optimize(pa, order);
-	return pa;
 }
 
 void pmm_give(paddr_t pa)

@@ -29,11 +29,6 @@ paddr_t pmm_alloc_below(unsigned order, u64 limit);
 paddr_t pmm_alloc_uninit(unsigned order);
 void pmm_free(paddr_t pa, unsigned order);
 /*
- * A 2 MiB or 1 GiB block handed out as one huge page (guest memory), content
- * uninitialised, its vmemmap optimized (mm/hvo.h); pmm_free() restores it.
- */
-paddr_t pmm_alloc_huge(unsigned order);
-/*
  * Hands a frame to the allocator as a spare: free, but used only when nothing
  * else is (HVO's freed vmemmap frames, which pmm_claim() takes back). The
  * frame is boot-reserved or an allocated 4K page.

@@ -5,6 +5,7 @@
 #include "lib/memzero.h"
 #include "lib/printf.h"
 #include "lib/string.h"
+#include "mm/huge_page.h"
 #include "mm/kmap.h"
 #include "mm/pmm.h"
 
@@ -55,7 +56,7 @@ static void slot_free_blocks(struct vm_slot *s)
 {
 	for (u64 i = 0; i < s->nr_blocks; i++)
 		if (pa_addr(s->blocks[i]))
-			pmm_free(s->blocks[i], s->block_order);
+			huge_page_free(s->blocks[i], s->block_order);
 }
 
 static void slot_free(struct vm_slot *s)
@@ -85,7 +86,7 @@ static bool slot_alloc_blocks(struct vm_slot *s, unsigned order)
 	s->nr_blocks = s->size >> (PAGE_SHIFT + order);
 	for (u64 i = 0; i < s->nr_blocks; i++) {
 		/* Huge pages: their struct pages' vmemmap is optimized meanwhile (mm/hvo.h). */
-		s->blocks[i] = pmm_alloc_huge(order);
+		s->blocks[i] = huge_page_alloc(order);
 		if (!pa_addr(s->blocks[i])) {
 			slot_free_blocks(s);
 			memset(s->blocks, 0, s->nr_blocks * sizeof(*s->blocks));

@@ -9,9 +9,9 @@
 #include "drivers/fdt.h"
 #include "drivers/pl011.h"
 #include "kernel/cmdline.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/stack.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "mm/kmap.h"
 

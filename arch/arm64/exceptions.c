@@ -7,10 +7,10 @@
 #include "arch/arch.h"
 #include "arch/arm64/arm64.h"
 #include "arch/arm64/sysreg.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
 #include "kernel/stack.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 

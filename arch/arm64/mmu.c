@@ -5,7 +5,7 @@
 #include "arch/arm64/sysreg.h"
 #include "arch/arm64/tlbi.h"
 #include "arch/pt_format.h"
-#include "arch/tlb_plan.h"
+#include "arch/tlb.h"
 #include "boot/boot_info.h"
 #include "kernel/percpu.h"
 #include "lib/printf.h"
@@ -120,24 +120,10 @@ void arch_kernel_pt_activate(paddr_t root)
 	arm64_mmu_switch(&arm64_mmu);
 }
 
-/* Per CPU, written only by its own CPU: TLBI instructions, then DSB/ISB barriers. */
-static u64 tlb_counts[MAX_CPUS][2];
-
+/* TLBI instructions, then the DSB/ISB barriers around them (arch/tlb.h). */
 static void count_tlb(u64 tlbis, u64 barriers)
 {
-	u64 *c = tlb_counts[this_cpu_id()];
-
-	c[0] += tlbis;
-	c[1] += barriers;
-}
-
-void arch_tlb_counts(struct arch_tlb_counts *out)
-{
-	*out = (struct arch_tlb_counts){0};
-	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
-		out->invalidations += __atomic_load_n(&tlb_counts[cpu][0], __ATOMIC_RELAXED);
-		out->barriers += __atomic_load_n(&tlb_counts[cpu][1], __ATOMIC_RELAXED);
-	}
+	tlb_count(this_cpu_id(), tlbis, barriers, 0);
 }
 
 /* Above this many TLBI instructions one full invalidation is cheaper. */

@@ -6,8 +6,8 @@
 #include "boot/boot_info.h"
 #include "drivers/fdt.h"
 #include "drivers/gicv3.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "mm/kmap.h"
 

@@ -7,9 +7,9 @@
 #include "arch/pt_format.h"
 #include "boot/boot_info.h"
 #include "drivers/fdt.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 
 extern char arm64_vectors_el1[], arm64_vectors_el2[];

@@ -12,7 +12,7 @@
 #include "arch/arm64/tlbi.h"
 #include "arch/arm64/vm.h"
 #include "arch/pt_format.h"
-#include "arch/tlb_plan.h"
+#include "arch/tlb.h"
 #include "kernel/percpu.h"
 #include "lib/id_pool.h"
 #include "vmm/exit.h"

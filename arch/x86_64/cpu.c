@@ -4,8 +4,8 @@
 #include "arch/x86_64/x86.h"
 #include "boot/boot_info.h"
 #include "drivers/uart16550.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 
 #define RFLAGS_IF BIT(9)

@@ -5,11 +5,11 @@
  */
 #include "arch/arch.h"
 #include "arch/pt_format.h"
-#include "arch/tlb_plan.h"
+#include "arch/tlb.h"
 #include "arch/x86_64/x86.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
+#include "lib/panic.h"
 
 /* Past this many INVLPGs one full flush is cheaper (Linux uses 33 pages). */
 #define FLUSH_ALL_THRESHOLD 32
@@ -73,24 +73,12 @@ void arch_kernel_pt_activate(paddr_t root)
 	};
 }
 
-/* Per CPU, written only by its own CPU: invalidations, shootdown IPIs sent. */
-static u64 tlb_counts[MAX_CPUS][2];
-
-void arch_tlb_counts(struct arch_tlb_counts *out)
-{
-	*out = (struct arch_tlb_counts){0};
-	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
-		out->invalidations += __atomic_load_n(&tlb_counts[cpu][0], __ATOMIC_RELAXED);
-		out->ipis += __atomic_load_n(&tlb_counts[cpu][1], __ATOMIC_RELAXED);
-	}
-}
-
 /* Drops every TLB entry of this CPU, global ones included (a PGE toggle, SDM Vol 3 4.10.4.1). */
 static void local_flush_all(void)
 {
 	u64 cr4 = read_cr4();
 
-	tlb_counts[this_cpu_id()][0]++;
+	tlb_count(this_cpu_id(), 1, 0, 0);
 	if (cr4 & CR4_PGE) {
 		write_cr4(cr4 & ~CR4_PGE);
 		write_cr4(cr4);
@@ -106,7 +94,7 @@ struct flush_request {
 
 /*
  * INVLPG of any address in a page drops that page's entries whatever their G
- * bit and size (SDM Vol 3 4.10.4.1): one per leaf (arch/tlb_plan.h).
+ * bit and size (SDM Vol 3 4.10.4.1): one per leaf (arch/tlb.h).
  */
 static void local_flush_range(u64 va, u64 size, unsigned level)
 {
@@ -118,7 +106,7 @@ static void local_flush_range(u64 va, u64 size, unsigned level)
 		local_flush_all();
 		return;
 	}
-	tlb_counts[this_cpu_id()][0] += p.ops;
+	tlb_count(this_cpu_id(), p.ops, 0, 0);
 	for (u64 a = p.start; a < p.end; a += p.step)
 		invlpg(a);
 }
@@ -144,7 +132,7 @@ static void shootdown(void (*fn)(void *), void *arg)
 	for (unsigned cpu = 0; cpu < MAX_CPUS; cpu++) {
 		if (cpu == self || !__atomic_load_n(&percpu[cpu].online, __ATOMIC_ACQUIRE))
 			continue;
-		tlb_counts[self][1]++;
+		tlb_count(self, 0, 0, 1);
 		if (smp_call(cpu, fn, arg, true))
 			panic("TLB shootdown: CPU %u did not answer", cpu);
 	}

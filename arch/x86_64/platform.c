@@ -6,8 +6,8 @@
 #include "arch/arch.h"
 #include "arch/x86_64/x86.h"
 #include "drivers/lapic.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "mm/kmap.h"
 

@@ -5,9 +5,9 @@
  */
 #include "arch/arch.h"
 #include "arch/x86_64/x86.h"
-#include "kernel/panic.h"
 #include "kernel/percpu.h"
 #include "kernel/smp.h"
+#include "lib/panic.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 

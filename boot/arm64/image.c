@@ -15,7 +15,7 @@
 #include "arch/arm64/arm64.h"
 #include "boot/boot_info.h"
 #include "drivers/fdt.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "lib/parse.h"
 #include "lib/printf.h"
 #include "lib/string.h"

@@ -7,9 +7,8 @@
 #include <time.h>
 
 #include "tests/host/harness.h"
-#include "kernel/panic.h"
+#include "lib/panic.h"
 #include "mm/grace.h"
-#include "mm/hvo.h"
 #include "mm/kmap.h"
 #include "mm/memmap.h"
 #include "lib/ktap.h"
@@ -84,24 +83,6 @@ u64 arch_counter_read(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (u64)ts.tv_sec * 1000000000ULL + (u64)ts.tv_nsec;
-}
-
-/*
- * The arena has no vmemmap of its own for mm/hvo.c to optimize (that runs in
- * the kernel, tests/kernel/test_hvo.c): huge blocks stay plain here.
- */
-bool hvo_optimize(paddr_t head, unsigned order)
-{
-	(void)head;
-	(void)order;
-	return false;
-}
-
-bool hvo_restore(paddr_t head, unsigned order)
-{
-	(void)head;
-	(void)order;
-	return true;
 }
 
 unsigned harness_bbm_level;

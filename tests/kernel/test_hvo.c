@@ -11,6 +11,7 @@
 #include "kernel/smp.h"
 #include "kernel/timer.h"
 #include "lib/ktap.h"
+#include "mm/huge_page.h"
 #include "mm/hvo.h"
 #include "mm/kmap.h"
 #include "mm/pgtable.h"
@@ -77,7 +78,7 @@ static void expect_optimize_restore(unsigned order)
 	paddr_t pa;
 
 	hvo_get_stats(&before);
-	pa = pmm_alloc_huge(order);
+	pa = huge_page_alloc(order);
 	if (!pa_addr(pa)) {
 		ktap_skip("no free block of that order on this machine");
 		return;
@@ -97,7 +98,7 @@ static void expect_optimize_restore(unsigned order)
 		  (unsigned long long)(pages - 1),
 		  (unsigned long long)(kmap_pgtable()->tables - tables0));
 
-	pmm_free(pa, order);
+	huge_page_free(pa, order);
 	EXPECT(!hvo_is_optimized(pa));
 	EXPECT(vmemmap_leaf(pa_add(pa, PAGE_SIZE << 8), &t) && (t.attrs.prot & PT_WRITE));
 	/* Back to the boot-time frames: the vmemmap blocks collapsed, everything returned. */
@@ -130,11 +131,11 @@ static void test_every_strategy(void)
 			continue;
 		}
 		hvo_get_stats(&before);
-		pa = pmm_alloc_huge(ORDER_2M);
+		pa = huge_page_alloc(ORDER_2M);
 		EXPECT(pa_addr(pa) && hvo_is_optimized(pa));
 		EXPECT(pa_addr(pa) && tails_shared(pa, ORDER_2M));
 		if (pa_addr(pa))
-			pmm_free(pa, ORDER_2M);
+			huge_page_free(pa, ORDER_2M);
 		hvo_get_stats(&after);
 		EXPECT_EQ(after.restored - before.restored, 1);
 		EXPECT_EQ(after.failed, before.failed);
@@ -208,7 +209,7 @@ static void stop_readers(void)
 static bool stress_pages_alloc(void)
 {
 	for (unsigned p = 0; p < STRESS_PAGES; p++) {
-		stress.pages[p] = pmm_alloc_huge(ORDER_2M);
+		stress.pages[p] = huge_page_alloc(ORDER_2M);
 		if (!pa_addr(stress.pages[p]))
 			return false;
 	}
@@ -266,7 +267,7 @@ static void stress_one_strategy(enum hvo_strategy s)
 	EXPECT(readers == 0 || reads > 0);
 	EXPECT(stress.timer_reads > 0);
 	for (unsigned p = 0; p < STRESS_PAGES; p++)
-		pmm_free(stress.pages[p], ORDER_2M);
+		huge_page_free(stress.pages[p], ORDER_2M);
 }
 
 static void test_stress(void)

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef KERNEL_PANIC_H
-#define KERNEL_PANIC_H
+#ifndef LIB_PANIC_H
+#define LIB_PANIC_H
 
 #include "lib/types.h"
+
+/*
+ * The failure paths every layer may take, declared here at the bottom so that
+ * mm/, arch/ and drivers/ need nothing from above them. The kernel implements
+ * them (kernel/panic.c: the other CPUs are stopped first); the host tests have
+ * their own (tests/host/harness.c).
+ */
 
 /* Stops every CPU, prints the message and ends the run with status 2. */
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
